@@ -1,0 +1,1 @@
+"""The embedded Kubernetes-shaped cluster engine. Knows nothing about Redis HA."""

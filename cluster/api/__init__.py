@@ -1,0 +1,1 @@
+"""Object helpers, validation and defaulting, selectors, errors: the API's vocabulary."""

@@ -1,0 +1,206 @@
+"""The one client interface every component uses to talk to the API.
+
+Controllers, kubelets, the scheduler, the operator, the command layer and the dashboard all
+hold a `Client` and nothing else of the engine. Today the only implementation is
+`InProcessClient`, which calls the embedded `APIServer` directly; an HTTP implementation can
+replace it without touching callers, which is why every call is `async` even though the
+in-process one never waits.
+
+Objects returned by `get`, `list`, `create`, `update`, `patch` and `delete` are the caller's
+own copies. Objects inside `WatchEvent`s are shared with the store and every other watcher:
+treat them as read-only (`objects.clone` first if you must change one).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, AsyncIterator, Protocol
+
+from cluster.api import objects
+from cluster.api.resources import ResourceType
+
+if TYPE_CHECKING:
+    from cluster.apiserver import APIServer
+    from cluster.store import Watcher
+
+
+class EventType(str, enum.Enum):
+    """The `type` of a watch event."""
+
+    ADDED = "ADDED"
+    MODIFIED = "MODIFIED"
+    DELETED = "DELETED"
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEvent:
+    """One change delivered by a watch; `revision` is the store revision that made it."""
+
+    type: EventType
+    object: dict[str, Any]
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectList:
+    """A list's items and the store revision they reflect (the List's resourceVersion)."""
+
+    items: list[dict[str, Any]]
+    resource_version: int
+
+
+class PatchType(str, enum.Enum):
+    """Patch formats, by the Content-Type the REST API uses for them."""
+
+    MERGE = "application/merge-patch+json"
+    STRATEGIC = "application/strategic-merge-patch+json"
+    JSON = "application/json-patch+json"
+
+
+class PropagationPolicy(str, enum.Enum):
+    """How deleting an owner treats its dependents."""
+
+    BACKGROUND = "Background"
+    FOREGROUND = "Foreground"
+    ORPHAN = "Orphan"
+
+
+Selector = str | None
+"""Label and field selectors travel as the REST API's strings: `app=web,tier!=db`."""
+
+
+class Watch(Protocol):
+    """An open watch: an async iterator of `WatchEvent`s until closed.
+
+    Iteration raises `errors.Expired` when the requested revision was compacted, or when
+    the server dropped this watcher for falling too far behind; the caller relists.
+    """
+
+    def __aiter__(self) -> AsyncIterator[WatchEvent]: ...
+
+    async def __anext__(self) -> WatchEvent: ...
+
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> "Watch": ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+
+class Client(Protocol):
+    """What every component may ask of the API.
+
+    `resource` names a kind the way kubectl accepts it: plural, singular, kind or short
+    name, optionally group-qualified (`pods`, `Pod`, `po`, `deployments.apps`, `rf`).
+    `namespace=None` means `default` for namespaced kinds in single-object calls, and all
+    namespaces in `list` and `watch`; it is ignored for cluster-scoped kinds.
+    """
+
+    async def resolve(self, resource: str) -> ResourceType: ...
+
+    async def resources(self) -> list[ResourceType]: ...
+
+    async def version(self) -> dict[str, str]:
+        """The server's `/version` document (major, minor, gitVersion, platform)."""
+        ...
+
+    async def get(self, resource: str, name: str, namespace: str | None = None) -> dict[str, Any]: ...
+
+    async def list(self, resource: str, namespace: str | None = None, *,
+                   label_selector: Selector = None,
+                   field_selector: Selector = None) -> ObjectList: ...
+
+    def watch(self, resource: str, namespace: str | None = None, *,
+              label_selector: Selector = None, field_selector: Selector = None,
+              resource_version: int | None = None) -> Watch:
+        """Events after `resource_version`; with None, synthetic ADDED events for every
+        object that exists now, then the changes after that."""
+        ...
+
+    async def create(self, obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]: ...
+
+    async def update(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Replace spec and metadata; status is ignored for kinds with a status subresource.
+        Fails with Conflict when metadata.resourceVersion is set and stale."""
+        ...
+
+    async def update_status(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Replace status only (the `/status` subresource)."""
+        ...
+
+    async def patch(self, resource: str, name: str, patch: Any, namespace: str | None = None, *,
+                    patch_type: PatchType = PatchType.MERGE,
+                    subresource: str | None = None) -> dict[str, Any]: ...
+
+    async def delete(self, resource: str, name: str, namespace: str | None = None, *,
+                     propagation_policy: PropagationPolicy | None = None,
+                     resource_version: str | None = None,
+                     grace_period_seconds: int | None = None) -> dict[str, Any]:
+        """Returns the object as it is after the call: gone (its last state) or, when
+        finalizers or foreground deletion hold it, marked with a deletionTimestamp."""
+        ...
+
+
+class InProcessClient:
+    """`Client` over an `APIServer` in the same process and event loop.
+
+    It copies objects on the way out so callers may change what they get, and hands watch
+    events through untouched (shared, read-only) because copying every event for every
+    watcher would dominate the cost of a busy cluster.
+    """
+
+    def __init__(self, apiserver: "APIServer") -> None:
+        self._api = apiserver
+
+    @property
+    def apiserver(self) -> "APIServer":
+        return self._api
+
+    async def resolve(self, resource: str) -> ResourceType:
+        return self._api.resolve(resource)
+
+    async def resources(self) -> list[ResourceType]:
+        return list(self._api.registry)
+
+    async def version(self) -> dict[str, str]:
+        return self._api.version()
+
+    async def get(self, resource: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+        return objects.clone(self._api.get(resource, name, namespace))
+
+    async def list(self, resource: str, namespace: str | None = None, *,
+                   label_selector: Selector = None,
+                   field_selector: Selector = None) -> ObjectList:
+        items, revision = self._api.list(resource, namespace, label_selector=label_selector,
+                                         field_selector=field_selector)
+        return ObjectList([objects.clone(o) for o in items], revision)
+
+    def watch(self, resource: str, namespace: str | None = None, *,
+              label_selector: Selector = None, field_selector: Selector = None,
+              resource_version: int | None = None) -> "Watcher":
+        return self._api.watch(resource, namespace, label_selector=label_selector,
+                               field_selector=field_selector, resource_version=resource_version)
+
+    async def create(self, obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
+        return objects.clone(self._api.create(obj, namespace))
+
+    async def update(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return objects.clone(self._api.update(obj))
+
+    async def update_status(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return objects.clone(self._api.update(obj, subresource="status"))
+
+    async def patch(self, resource: str, name: str, patch: Any, namespace: str | None = None, *,
+                    patch_type: PatchType = PatchType.MERGE,
+                    subresource: str | None = None) -> dict[str, Any]:
+        return objects.clone(self._api.patch(resource, name, patch, namespace,
+                                             patch_type=patch_type, subresource=subresource))
+
+    async def delete(self, resource: str, name: str, namespace: str | None = None, *,
+                     propagation_policy: PropagationPolicy | None = None,
+                     resource_version: str | None = None,
+                     grace_period_seconds: int | None = None) -> dict[str, Any]:
+        return objects.clone(self._api.delete(
+            resource, name, namespace, propagation_policy=propagation_policy,
+            resource_version=resource_version, grace_period_seconds=grace_period_seconds))

@@ -1,0 +1,1 @@
+"""Benchmarks behind `redisha bench`: commands that print figures, not timed tests."""

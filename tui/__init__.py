@@ -1,0 +1,1 @@
+"""The Textual dashboard; reads the cluster only through cluster.client."""
