@@ -27,7 +27,7 @@ from typing import Any, Callable
 from cluster.api import defaults, errors, names, objects, schema, validation
 from cluster.api import patch as patching
 from cluster.api.resources import ResourceRegistry, ResourceType, UnknownResource
-from cluster.client import PatchType, PropagationPolicy
+from cluster.api.options import PatchType, PropagationPolicy
 from cluster.store import Store, Watcher
 
 NAMESPACES = "namespaces"

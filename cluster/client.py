@@ -13,33 +13,20 @@ treat them as read-only (`objects.clone` first if you must change one).
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Protocol
 
 from cluster.api import objects
+from cluster.api.options import PatchType, PropagationPolicy
+from cluster.api.watch import EventType, WatchEvent
 from cluster.api.resources import ResourceType
+
+__all__ = ["Client", "EventType", "InProcessClient", "ObjectList", "PatchType",
+           "PropagationPolicy", "Selector", "Watch", "WatchEvent"]
 
 if TYPE_CHECKING:
     from cluster.apiserver import APIServer
     from cluster.store import Watcher
-
-
-class EventType(str, enum.Enum):
-    """The `type` of a watch event."""
-
-    ADDED = "ADDED"
-    MODIFIED = "MODIFIED"
-    DELETED = "DELETED"
-
-
-@dataclass(frozen=True, slots=True)
-class WatchEvent:
-    """One change delivered by a watch; `revision` is the store revision that made it."""
-
-    type: EventType
-    object: dict[str, Any]
-    revision: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,22 +35,6 @@ class ObjectList:
 
     items: list[dict[str, Any]]
     resource_version: int
-
-
-class PatchType(str, enum.Enum):
-    """Patch formats, by the Content-Type the REST API uses for them."""
-
-    MERGE = "application/merge-patch+json"
-    STRATEGIC = "application/strategic-merge-patch+json"
-    JSON = "application/json-patch+json"
-
-
-class PropagationPolicy(str, enum.Enum):
-    """How deleting an owner treats its dependents."""
-
-    BACKGROUND = "Background"
-    FOREGROUND = "Foreground"
-    ORPHAN = "Orphan"
 
 
 Selector = str | None

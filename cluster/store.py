@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from cluster.api import errors, selectors
-from cluster.client import EventType, WatchEvent
+from cluster.api.watch import EventType, WatchEvent
 
 Key = tuple[str, str]
 """(namespace, name) inside one resource; namespace is "" for cluster-scoped kinds."""

@@ -1,0 +1,109 @@
+"""Recording Events about objects, as client-go's EventRecorder does.
+
+Components report what they did (`Scheduled`, `Killing`, `SuccessfulCreate`) as `Event`
+objects in the involved object's namespace. Repeats of the same event (same object,
+reason, message, type and source) are folded into one object whose `count` grows and whose
+`lastTimestamp` moves, so a crash-looping pod does not bury the cluster in Events. Like
+client-go's EventCorrelator, the recorder remembers the events it wrote in a bounded
+cache; it never has to list all events to aggregate.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections import OrderedDict
+from typing import Any, Callable
+
+from cluster.api import errors, objects
+from cluster.client import Client
+
+
+class Severity(str, enum.Enum):
+    """An Event's `type`."""
+
+    NORMAL = "Normal"
+    WARNING = "Warning"
+
+
+def object_reference(obj: dict[str, Any], field_path: str = "") -> dict[str, Any]:
+    """The `involvedObject` of an event about `obj`."""
+    m = obj.get("metadata") or {}
+    ref = {"apiVersion": obj.get("apiVersion", ""), "kind": obj.get("kind", ""),
+           "name": m.get("name", ""), "uid": m.get("uid", ""),
+           "resourceVersion": m.get("resourceVersion", "")}
+    if m.get("namespace"):
+        ref["namespace"] = m["namespace"]
+    if field_path:
+        ref["fieldPath"] = field_path
+    return ref
+
+
+class EventRecorder:
+    """Writes Events for one component (`kubelet`, `default-scheduler`, …)."""
+
+    def __init__(self, client: Client, *, component: str, host: str = "",
+                 clock: Callable[[], float] = time.time, cache_size: int = 4096) -> None:
+        self._client = client
+        self._component = component
+        self._host = host
+        self._clock = clock
+        self._cache_size = cache_size
+        self._recent: OrderedDict[tuple[str, ...], str] = OrderedDict()
+        self._sequence = 0
+
+    async def record(self, obj: dict[str, Any], severity: Severity, reason: str, message: str,
+                     *, field_path: str = "") -> dict[str, Any] | None:
+        """Record one occurrence; returns the Event, or None if the API refused it.
+
+        Failing to record an event must never fail the caller's real work, so API errors
+        are swallowed here, as client-go's recorder does.
+        """
+        ref = object_reference(obj, field_path)
+        namespace = ref.get("namespace") or "default"
+        key = (ref["uid"], ref["kind"], ref["name"], namespace, field_path, reason, message,
+               severity.value)
+        now = self._clock()
+        stamp = objects.format_time(now)
+        known = self._recent.get(key)
+        try:
+            if known is not None:
+                name = known
+                try:
+                    current = await self._client.get("events", name, namespace)
+                    current["count"] = int(current.get("count") or 1) + 1
+                    current["lastTimestamp"] = stamp
+                    updated = await self._client.update(current)
+                    self._remember(key, name)
+                    return updated
+                except errors.NotFound:
+                    pass
+            # Names are `<object>.<hex nanoseconds>` as client-go makes them; the sequence
+            # keeps two events recorded within one clock tick apart.
+            self._sequence += 1
+            event = {
+                "apiVersion": "v1", "kind": "Event",
+                "metadata": {"name": f"{ref['name']}.{int(now * 1e9) + self._sequence:x}", "namespace": namespace},
+                "involvedObject": ref,
+                "reason": reason, "message": message, "type": severity.value,
+                "source": {"component": self._component, **({"host": self._host} if self._host else {})},
+                "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
+                "reportingComponent": self._component, "reportingInstance": self._host,
+            }
+            created = await self._client.create(event)
+            self._remember(key, created["metadata"]["name"])
+            return created
+        except errors.APIError:
+            return None
+
+    def _remember(self, key: tuple[str, ...], name: str) -> None:
+        self._recent[key] = name
+        self._recent.move_to_end(key)
+        while len(self._recent) > self._cache_size:
+            self._recent.popitem(last=False)
+
+    async def normal(self, obj: dict[str, Any], reason: str, message: str) -> dict[str, Any] | None:
+        return await self.record(obj, Severity.NORMAL, reason, message)
+
+    async def warning(self, obj: dict[str, Any], reason: str, message: str) -> dict[str, Any] | None:
+        return await self.record(obj, Severity.WARNING, reason, message)
