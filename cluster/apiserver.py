@@ -316,6 +316,33 @@ class APIServer:
             else:
                 new.pop("status", None)
 
+    def bind(self, name: str, namespace: str | None, node_name: str) -> dict[str, Any]:
+        """The `pods/binding` subresource: assign a pending pod to a node, once.
+
+        It is the scheduler's only write to a pod; spec.nodeName cannot be changed by an
+        ordinary update, so a bound pod stays bound (a bare pod is never moved).
+        """
+        rt = self.resolve("pods")
+        ns = self._namespace(rt, namespace)
+        pod = self.store.get(rt.key, ns, name)
+        if not node_name:
+            raise errors.BadRequest("binding target: Required value: a node name is required")
+        if objects.is_terminating(pod):
+            raise errors.Conflict(rt.key, name, "pod is being deleted, cannot be assigned to a host")
+        current = (pod.get("spec") or {}).get("nodeName")
+        if current:
+            raise errors.Conflict(rt.key, name,
+                                  f'pod {name} is already assigned to node "{current}"')
+        bound = objects.clone(pod)
+        bound.setdefault("spec", {})["nodeName"] = node_name
+        conditions = [c for c in (bound.setdefault("status", {}).get("conditions") or ())
+                      if c.get("type") != "PodScheduled"]
+        conditions.insert(0, {"type": "PodScheduled", "status": "True",
+                              "lastProbeTime": None,
+                              "lastTransitionTime": objects.format_time(self._clock())})
+        bound["status"]["conditions"] = conditions
+        return self.store.update(rt.key, bound, expected_version=pod["metadata"]["resourceVersion"])
+
     # -- delete --------------------------------------------------------------------------
 
     def delete(self, resource: str, name: str, namespace: str | None = None, *,

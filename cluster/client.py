@@ -104,6 +104,11 @@ class Client(Protocol):
                     patch_type: PatchType = PatchType.MERGE,
                     subresource: str | None = None) -> dict[str, Any]: ...
 
+    async def bind(self, name: str, namespace: str | None, node_name: str) -> dict[str, Any]:
+        """Assign a pending pod to a node (the `pods/binding` subresource); Conflict if the
+        pod is already bound."""
+        ...
+
     async def delete(self, resource: str, name: str, namespace: str | None = None, *,
                      propagation_policy: PropagationPolicy | None = None,
                      resource_version: str | None = None,
@@ -175,3 +180,6 @@ class InProcessClient:
         return objects.clone(self._api.delete(
             resource, name, namespace, propagation_policy=propagation_policy,
             resource_version=resource_version, grace_period_seconds=grace_period_seconds))
+
+    async def bind(self, name: str, namespace: str | None, node_name: str) -> dict[str, Any]:
+        return objects.clone(self._api.bind(name, namespace, node_name))
