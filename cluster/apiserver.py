@@ -44,6 +44,9 @@ class APIServerSettings:
     initial_namespaces: tuple[str, ...] = ("default", "kube-system", "kube-public",
                                            "kube-node-lease")
     """Namespaces that exist from the start, as in a fresh cluster."""
+    default_toleration_seconds: int | None = 300
+    """DefaultTolerationSeconds admission: how long a pod tolerates its node being
+    not-ready or unreachable before eviction; None turns the plugin off."""
     server_version: dict[str, str] = field(default_factory=lambda: {
         "major": "1", "minor": "32", "gitVersion": "v1.32.0-redisha",
         "platform": "linux/amd64"})
@@ -198,7 +201,9 @@ class APIServer:
             raise errors.Invalid(rt.qualified_kind, objects.name_of(obj), found)
 
     def _admit_create(self, rt: ResourceType, obj: dict[str, Any]) -> None:
-        if rt.kind == "Service" and not rt.custom:
+        if rt.kind == "Pod" and not rt.custom:
+            self._default_tolerations(obj)
+        elif rt.kind == "Service" and not rt.custom:
             spec = obj.setdefault("spec", {})
             if not spec.get("clusterIP"):
                 ip = self._allocate_cluster_ip()
@@ -208,6 +213,22 @@ class APIServer:
                 spec["clusterIPs"] = [spec["clusterIP"]]
         elif rt.key == CRDS:
             self._check_crd_names(obj)
+
+    def _default_tolerations(self, pod: dict[str, Any]) -> None:
+        """Add the not-ready/unreachable NoExecute tolerations a pod lacks, as the
+        DefaultTolerationSeconds admission plugin does."""
+        seconds = self.settings.default_toleration_seconds
+        if seconds is None:
+            return
+        spec = pod.setdefault("spec", {})
+        tolerations = spec.setdefault("tolerations", [])
+        for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
+            if any(t.get("key") == key and t.get("effect") in (None, "", "NoExecute")
+                   for t in tolerations) or any(
+                       not t.get("key") and t.get("operator") == "Exists" for t in tolerations):
+                continue
+            tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute",
+                                "tolerationSeconds": seconds})
 
     def _allocate_cluster_ip(self) -> str:
         network = ipaddress.ip_network(self.settings.service_cidr, strict=False)
