@@ -17,7 +17,9 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
+from cluster.api.patching import directives
 from cluster.api.patching.values import Path
 
 
@@ -39,6 +41,24 @@ class FieldStrategy:
     """For lists of objects: the field that identifies an element."""
     retain_keys: bool = False
     """The map (or each element of the list) clears keys the applied config dropped."""
+
+
+class ListKind(str, enum.Enum):
+    """How a particular list is merged, once table and fallback are consulted."""
+
+    REPLACE = "replace"
+    SET = "set"
+    KEYED = "keyed"
+
+
+@dataclass(frozen=True)
+class ListPlan:
+    """The resolved strategy for one list: replace it, merge it as a set, or by key."""
+
+    kind: ListKind
+    merge_key: str | None = None
+    retain_keys: bool = False
+    """Each element clears keys the applied config dropped (`volumes`)."""
 
 
 def keyed(merge_key: str, *, retain_keys: bool = False) -> FieldStrategy:
@@ -176,6 +196,24 @@ class MergeKeys:
                 return strategy
         return None
 
+    def plan_list(self, path: Path, *lists: list[Any]) -> ListPlan:
+        """How to merge the list at `path`, whose current and patch values are `lists`.
+
+        The table decides when it names the field; otherwise the lists merge by `name`
+        if every element of every one of them is an object carrying `name` (or a bare
+        `$patch` directive), and are replaced if not.
+        """
+        strategy = self.lookup(path)
+        if strategy is not None:
+            if strategy.strategy is PatchStrategy.REPLACE:
+                return ListPlan(ListKind.REPLACE)
+            if strategy.merge_key:
+                return ListPlan(ListKind.KEYED, strategy.merge_key, strategy.retain_keys)
+            return ListPlan(ListKind.SET)
+        if self.name_fallback and _all_named(lists):
+            return ListPlan(ListKind.KEYED, "name")
+        return ListPlan(ListKind.REPLACE)
+
     def extended(self, fields: Mapping[str, FieldStrategy]) -> MergeKeys:
         """This table with `fields` added (or overriding same-named patterns)."""
         return MergeKeys({**self.fields, **fields}, self.name_fallback)
@@ -195,3 +233,16 @@ class MergeKeys:
     def builtin_kinds() -> frozenset[str]:
         """Kinds that have a built-in table (anything else is treated as custom)."""
         return frozenset(_KIND_FIELDS)
+
+
+def _all_named(lists: tuple[list[Any], ...]) -> bool:
+    named = False
+    for items in lists:
+        for item in items:
+            if not isinstance(item, dict):
+                return False
+            if "name" in item:
+                named = True
+            elif directives.MARKER not in item:
+                return False
+    return named

@@ -8,7 +8,8 @@ compare and hash JSON values the way a JSON document sees them.
 from __future__ import annotations
 
 import json
-from typing import Any, Hashable
+from collections.abc import Hashable
+from typing import Any
 
 from cluster.api import errors
 
@@ -29,7 +30,7 @@ def json_equal(a: Any, b: Any) -> bool:
     if isinstance(a, list):
         if not isinstance(b, list) or len(a) != len(b):
             return False
-        return all(json_equal(x, y) for x, y in zip(a, b))
+        return all(json_equal(x, y) for x, y in zip(a, b, strict=True))
     return type(a) is type(b) and a == b
 
 
