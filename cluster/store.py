@@ -50,6 +50,13 @@ class Change:
     object: dict[str, Any]
     previous: dict[str, Any] | None
     revision: int
+    event: WatchEvent
+    """The event as most watchers receive it, built once and shared by all of them."""
+
+
+def _change(type: EventType, resource: str, obj: dict[str, Any],
+            previous: dict[str, Any] | None, revision: int) -> Change:
+    return Change(type, resource, obj, previous, revision, WatchEvent(type, obj, revision))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +116,7 @@ class Watcher:
             now = self.matches(change.object)
             before = self.matches(change.previous)  # type: ignore[arg-type]
             if now and before:
-                event = WatchEvent(EventType.MODIFIED, change.object, change.revision)
+                event = change.event
             elif now:
                 event = WatchEvent(EventType.ADDED, change.object, change.revision)
             elif before:
@@ -120,7 +127,7 @@ class Watcher:
         else:
             if not self.matches(change.object):
                 return
-            event = WatchEvent(change.type, change.object, change.revision)
+            event = change.event
         self._push(event)
 
     def _push(self, event: WatchEvent) -> None:
@@ -406,7 +413,7 @@ class Store:
         self._revision = rev
         bucket[key] = obj
         self._index_owners(resource, key, None, obj)
-        self._publish(Change(EventType.ADDED, resource, obj, None, rev))
+        self._publish(_change(EventType.ADDED, resource, obj, None, rev))
         return obj
 
     def update(self, resource: str, obj: dict[str, Any], *,
@@ -426,7 +433,7 @@ class Store:
         self._revision = rev
         bucket[key] = obj
         self._index_owners(resource, key, old, obj)
-        self._publish(Change(EventType.MODIFIED, resource, obj, old, rev))
+        self._publish(_change(EventType.MODIFIED, resource, obj, old, rev))
         return obj
 
     def delete(self, resource: str, namespace: str, name: str, *,
@@ -449,7 +456,7 @@ class Store:
         # delete event carrying the key's final value.
         gone = dict(old)
         gone["metadata"] = dict(old["metadata"], resourceVersion=str(rev))
-        self._publish(Change(EventType.DELETED, resource, gone, old, rev))
+        self._publish(_change(EventType.DELETED, resource, gone, old, rev))
         return gone
 
     def _index_owners(self, resource: str, key: Key, old: dict[str, Any] | None,
