@@ -176,7 +176,8 @@ class APIServer:
     def _reset_status_on_create(self, rt: ResourceType, obj: dict[str, Any]) -> None:
         """Status is the system's to write; what a create carries is mostly dropped."""
         if rt.kind == "Pod":
-            obj["status"] = {"phase": "Pending"}
+            obj["status"] = {"phase": "Pending",
+                             "qosClass": defaults.pod_qos_class(obj.get("spec") or {})}
         elif rt.kind == "Namespace":
             obj["status"] = {"phase": "Active"}
         elif rt.kind == "PersistentVolumeClaim":
@@ -336,6 +337,13 @@ class APIServer:
                 new["status"] = old["status"]
             else:
                 new.pop("status", None)
+        if rt.kind == "Service" and not rt.custom:
+            # An update that leaves clusterIP out keeps the allocated one, as
+            # kube-apiserver's service REST does.
+            spec, old_spec = new.setdefault("spec", {}), old.get("spec") or {}
+            for f in ("clusterIP", "clusterIPs"):
+                if not spec.get(f) and old_spec.get(f):
+                    spec[f] = old_spec[f]
 
     def bind(self, name: str, namespace: str | None, node_name: str) -> dict[str, Any]:
         """The `pods/binding` subresource: assign a pending pod to a node, once.

@@ -147,7 +147,8 @@ def is_valid_label_value(value: str) -> list[str]:
     if len(value) > LABEL_VALUE_MAX_LENGTH:
         errors.append(max_len_error(LABEL_VALUE_MAX_LENGTH))
     if not _full_match(_LABEL_VALUE_RE, value):
-        errors.append(regex_error(_LABEL_VALUE_MSG, LABEL_VALUE_FMT, "MyValue", "my_value", "12345"))
+        errors.append(regex_error(_LABEL_VALUE_MSG, LABEL_VALUE_FMT,
+                                  "MyValue", "my_value", "12345"))
     return errors
 
 

@@ -107,7 +107,7 @@ def _format_binary(value: Fraction) -> str:
 
 
 def format_quantity(value: Fraction | int, fmt: QuantityFormat = QuantityFormat.DECIMAL_SI) -> str:
-    """The canonical text for `value`: `Fraction(1, 2)` -> `"500m"`, `2**31` in BinarySI -> `"2Gi"`."""
+    """Canonical text: `Fraction(1, 2)` -> `"500m"`, `2**31` in BinarySI -> `"2Gi"`."""
     value = Fraction(value)
     if fmt is QuantityFormat.BINARY_SI:
         return _format_binary(value)

@@ -66,6 +66,8 @@ BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
                  categories=("all",)),
     ResourceType("apps", "v1", "StatefulSet", "statefulsets", "statefulset", True, ("sts",),
                  categories=("all",)),
+    ResourceType("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision",
+                 True, (), has_status=False),
     ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, (),
                  has_status=False),
     ResourceType("apiextensions.k8s.io", "v1", "CustomResourceDefinition",

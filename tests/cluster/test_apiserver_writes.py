@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cluster.api import errors
+from cluster.api import errors, objects
 from cluster.client import PatchType
 
 from tests.cluster.apiserver_helpers import configmap, deployment, make_api, pod
@@ -18,7 +18,7 @@ def test_create_defaults_identity_and_namespace() -> None:
     assert m["namespace"] == "default" and m["generation"] == 1
     assert len(m["uid"]) == 36 and m["creationTimestamp"] == "2023-11-14T22:13:20Z"
     assert m["resourceVersion"] == str(api.revision)
-    assert created["status"] == {"phase": "Pending"}
+    assert created["status"] == {"phase": "Pending", "qosClass": "BestEffort"}
 
 
 def test_generate_name_gets_a_five_character_suffix() -> None:
@@ -149,3 +149,15 @@ def test_pods_get_default_not_ready_and_unreachable_tolerations() -> None:
                                    "effect": "NoExecute", "tolerationSeconds": 5}]
     keys = [(t["key"], t["tolerationSeconds"]) for t in api.create(own)["spec"]["tolerations"]]
     assert keys == [("node.kubernetes.io/unreachable", 5), ("node.kubernetes.io/not-ready", 300)]
+
+
+def test_service_update_without_cluster_ip_keeps_the_allocated_one() -> None:
+    """ClusterIP is allocated on create and survives an update that omits it."""
+    api = make_api()
+    svc = objects.clone(api.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+                                    "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}))
+    ip = svc["spec"]["clusterIP"]
+    assert ip.startswith("10.96.")
+    del svc["spec"]["clusterIP"], svc["spec"]["clusterIPs"]
+    svc["spec"]["ports"][0]["port"] = 8080
+    assert api.update(svc)["spec"]["clusterIP"] == ip
