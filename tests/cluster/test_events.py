@@ -1,0 +1,40 @@
+"""Event recording: Kubernetes-shaped Events, repeats folded into a count."""
+
+from __future__ import annotations
+
+from cluster.client import InProcessClient
+from cluster.events import EventRecorder
+
+from tests.cluster.apiserver_helpers import make_api, pod
+
+
+async def test_repeated_event_is_aggregated_into_count() -> None:
+    """The same reason and message about one object bump count and lastTimestamp."""
+    api = make_api()
+    client = InProcessClient(api)
+    target = await client.create(pod("redis"))
+    now = [100.0]
+    recorder = EventRecorder(client, component="kubelet", host="node-1", clock=lambda: now[0])
+    first = await recorder.warning(target, "BackOff", "Back-off restarting failed container")
+    now[0] = 160.0
+    again = await recorder.warning(target, "BackOff", "Back-off restarting failed container")
+    other = await recorder.normal(target, "Pulled", "Container image already present")
+    assert first and again and other
+    assert again["metadata"]["name"] == first["metadata"]["name"] and again["count"] == 2
+    assert again["firstTimestamp"] == "1970-01-01T00:01:40Z"
+    assert again["lastTimestamp"] == "1970-01-01T00:02:40Z"
+    listed = await client.list("events", field_selector=f"involvedObject.uid={target['metadata']['uid']}")
+    assert sorted((e["reason"], e["count"], e["type"]) for e in listed.items) == [
+        ("BackOff", 2, "Warning"), ("Pulled", 1, "Normal")]
+    assert listed.items[0]["involvedObject"]["name"] == "redis"
+    assert listed.items[0]["source"] == {"component": "kubelet", "host": "node-1"}
+
+
+async def test_refused_event_never_fails_the_caller() -> None:
+    """An event the API refuses (namespace gone) is dropped, not raised."""
+    api = make_api()
+    client = InProcessClient(api)
+    ghost = {"apiVersion": "v1", "kind": "Pod",
+             "metadata": {"name": "x", "namespace": "gone", "uid": "u"}}
+    recorder = EventRecorder(client, component="test")
+    assert await recorder.normal(ghost, "Reason", "message") is None
