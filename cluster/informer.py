@@ -25,6 +25,8 @@ controller interested in pods shares one watch and one cache.
 
 from __future__ import annotations
 
+import builtins
+
 import asyncio
 import logging
 from dataclasses import dataclass
@@ -128,17 +130,17 @@ class Informer:
         """Every cached object, shared: do not mutate them."""
         return list(self._items.values())
 
-    def keys(self) -> list[str]:
+    def keys(self) -> builtins.list[str]:
         return list(self._items)
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def by_index(self, index: str, value: str) -> list[dict[str, Any]]:
+    def by_index(self, index: str, value: str) -> builtins.list[dict[str, Any]]:
         """Cached objects filed under `value` in `index`; KeyError for an unknown index."""
         return [self._items[key] for key in self.index_keys(index, value)]
 
-    def index_keys(self, index: str, value: str) -> list[str]:
+    def index_keys(self, index: str, value: str) -> builtins.list[str]:
         if index not in self._indices:
             raise KeyError(f"informer for {self.resource} has no index {index!r}")
         return list(self._indices[index].get(value, ()))
@@ -318,7 +320,7 @@ class Informer:
         self._unindex(key, old)
         del self._items[key]
 
-    def _index_values(self, name: str, obj: dict[str, Any]) -> list[str]:
+    def _index_values(self, name: str, obj: dict[str, Any]) -> builtins.list[str]:
         try:
             return list(self._indexers[name](obj))
         except Exception:

@@ -1,0 +1,1 @@
+"""Controllers that drive the cluster toward the state its objects declare."""
