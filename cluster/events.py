@@ -19,6 +19,13 @@ from cluster.api import errors, objects
 from cluster.client import Client
 
 
+MAX_SIMILAR = 10
+"""Distinct messages about one object and reason before they are combined (client-go's)."""
+SIMILAR_WINDOW = 600.0
+"""Seconds over which similar events are counted together."""
+COMBINED_PREFIX = "(combined from similar events): "
+
+
 class Severity(str, enum.Enum):
     """An Event's `type`."""
 
@@ -50,6 +57,7 @@ class EventRecorder:
         self._clock = clock
         self._cache_size = cache_size
         self._recent: OrderedDict[tuple[str, ...], str] = OrderedDict()
+        self._similar: OrderedDict[tuple[str, ...], tuple[float, set[str]]] = OrderedDict()
         self._sequence = 0
 
     async def record(self, obj: dict[str, Any], severity: Severity, reason: str, message: str,
@@ -61,10 +69,12 @@ class EventRecorder:
         """
         ref = object_reference(obj, field_path)
         namespace = ref.get("namespace") or "default"
-        key = (ref["uid"], ref["kind"], ref["name"], namespace, field_path, reason, message,
-               severity.value)
         now = self._clock()
         stamp = objects.format_time(now)
+        message, grouped_as = self._aggregate(ref, namespace, field_path, reason, severity,
+                                              message, now)
+        key = (ref["uid"], ref["kind"], ref["name"], namespace, field_path, reason, grouped_as,
+               severity.value)
         known = self._recent.get(key)
         try:
             if known is not None:
@@ -73,6 +83,7 @@ class EventRecorder:
                     current = await self._client.get("events", name, namespace)
                     current["count"] = int(current.get("count") or 1) + 1
                     current["lastTimestamp"] = stamp
+                    current["message"] = message
                     updated = await self._client.update(current)
                     self._remember(key, name)
                     return updated
@@ -95,6 +106,28 @@ class EventRecorder:
             return created
         except errors.APIError:
             return None
+
+    def _aggregate(self, ref: dict[str, Any], namespace: str, field_path: str, reason: str,
+                   severity: Severity, message: str, now: float) -> tuple[str, str]:
+        """client-go's EventAggregator: past `MAX_SIMILAR` distinct messages with the same
+        object, reason and type within `SIMILAR_WINDOW`, fold them into one event whose
+        message says so. A ReplicaSet creating 100 pods writes 11 Events, not 100.
+
+        Returns the message to write and the message part of the dedup key.
+        """
+        similar = (ref["uid"], ref["kind"], ref["name"], namespace, field_path, reason,
+                   severity.value)
+        first, messages = self._similar.get(similar, (now, set()))
+        if now - first > SIMILAR_WINDOW:
+            first, messages = now, set()
+        messages.add(message)
+        self._similar[similar] = (first, messages)
+        self._similar.move_to_end(similar)
+        while len(self._similar) > self._cache_size:
+            self._similar.popitem(last=False)
+        if len(messages) > MAX_SIMILAR:
+            return COMBINED_PREFIX + message, COMBINED_PREFIX
+        return message, message
 
     def _remember(self, key: tuple[str, ...], name: str) -> None:
         self._recent[key] = name

@@ -38,3 +38,18 @@ async def test_refused_event_never_fails_the_caller() -> None:
              "metadata": {"name": "x", "namespace": "gone", "uid": "u"}}
     recorder = EventRecorder(client, component="test")
     assert await recorder.normal(ghost, "Reason", "message") is None
+
+
+async def test_many_similar_events_are_combined_after_ten() -> None:
+    """Past ten distinct messages with one reason, events fold into one combined event."""
+    api = make_api()
+    client = InProcessClient(api)
+    owner = await client.create(pod("web"))
+    recorder = EventRecorder(client, component="replicaset-controller", clock=lambda: 50.0)
+    for i in range(25):
+        await recorder.normal(owner, "SuccessfulCreate", f"Created pod: web-{i}")
+    events = (await client.list("events")).items
+    assert len(events) == 11
+    combined = [e for e in events if e["message"].startswith("(combined from similar events)")]
+    assert len(combined) == 1 and combined[0]["count"] == 15
+    assert combined[0]["message"] == "(combined from similar events): Created pod: web-24"
