@@ -1,0 +1,1 @@
+"""Container runtimes: the interface (base) and its fake and process implementations."""
