@@ -306,7 +306,13 @@ class APIServer:
             self._default(rt, new)
             if _spec_of(new) != _spec_of(old):
                 new["metadata"]["generation"] = int(om.get("generation") or 1) + 1
-        self._validate(rt, new, old)
+        if subresource is None:
+            self._validate(rt, new, old)
+        elif not isinstance(new.get("status", {}), dict):
+            raise errors.Invalid(rt.qualified_kind, om["name"], [errors.type_invalid(
+                "status", new.get("status"), "status must be an object")])
+        # A status write changes only status, which spec validation does not look at:
+        # revalidating the whole object on every kubelet heartbeat would be waste.
         new["metadata"]["resourceVersion"] = om["resourceVersion"]
         if new == old:
             return old  # A no-op write is not a write: no new revision, no event.

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Iterable, Protocol
 
@@ -80,7 +81,12 @@ class Controller:
 
     def __init__(self, name: str, reconcile: Reconcile, *,
                  queue: workqueue.WorkQueue[str] | None = None, workers: int = 1,
-                 informers: Iterable[Syncable] = ()) -> None:
+                 informers: Iterable[Syncable] = (), coalesce: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """`coalesce`: a key reconciled less than this many seconds ago is queued for the
+        end of that window instead of at once, so a burst of events about one object (a
+        hundred pods of one ReplicaSet turning Running) costs one reconcile per window,
+        while the first event of a quiet key is still handled immediately."""
         if workers < 1:
             raise ValueError("a controller needs at least one worker")
         self.name = name
@@ -91,6 +97,9 @@ class Controller:
         self._stopping = False
         self._workers: list[asyncio.Task[None]] = []
         self._run_task: asyncio.Task[None] | None = None
+        self._coalesce = coalesce
+        self._clock = clock
+        self._last_started: dict[str, float] = {}
 
     def __repr__(self) -> str:
         return f"<Controller {self.name} queued={len(self.queue)}>"
@@ -101,6 +110,13 @@ class Controller:
             self._informers.append(informer)
 
     def enqueue(self, key: str) -> None:
+        if self._coalesce > 0:
+            last = self._last_started.get(key)
+            if last is not None:
+                wait = last + self._coalesce - self._clock()
+                if wait > 0:
+                    self.queue.add_after(key, wait)
+                    return
         self.queue.add(key)
 
     def enqueue_owner(self, obj: dict[str, Any], owner_kind: str, *,
@@ -112,7 +128,7 @@ class Controller:
         """
         key = owner_key(obj, owner_kind, owner_namespaced=owner_namespaced)
         if key is not None:
-            self.queue.add(key)
+            self.enqueue(key)
 
     async def run(self) -> None:
         """Wait for the informers to sync, then reconcile until `stop`."""
@@ -177,6 +193,12 @@ class Controller:
 
     async def reconcile_key(self, key: str) -> None:
         """Reconcile one key and requeue it as the outcome says (the worker's body)."""
+        if self._coalesce > 0:
+            now = self._clock()
+            self._last_started[key] = now
+            if len(self._last_started) > 10_000:
+                horizon = now - self._coalesce
+                self._last_started = {k: t for k, t in self._last_started.items() if t > horizon}
         try:
             result = await self._reconcile(key)
         except errors.NotFound:

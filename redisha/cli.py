@@ -32,7 +32,22 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="writes per measured phase (default 20000)")
     store.add_argument("--state", metavar="PATH",
                        help="also measure with SQLite persistence at PATH")
+    engine = targets.add_parser("engine", help="Deployments to Running pods at scale")
+    engine.add_argument("--nodes", type=_positive, default=1000, help="nodes (default 1000)")
+    engine.add_argument("--pods", type=_positive, default=10_000,
+                        help="pause pods, as Deployments of 100 (default 10000)")
+    engine.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,6 +61,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(figures.to_json()))
         else:
             print(figures.to_text())
+        return 0
+    if args.command == "bench" and args.target == "engine":
+        from redisha.bench import engine as engine_bench
+
+        if args.pods % engine_bench.REPLICAS_PER_DEPLOYMENT:
+            parser.error(f"--pods must be a multiple of {engine_bench.REPLICAS_PER_DEPLOYMENT}")
+        result = asyncio.run(engine_bench.run(nodes=args.nodes, pods=args.pods))
+        print(json.dumps(result.to_json()) if args.json else result.to_text())
         return 0
     parser.print_help()
     return 0

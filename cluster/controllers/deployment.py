@@ -114,6 +114,11 @@ class DeploymentSettings:
     stop_timeout: float = 5.0
     """Seconds `stop` lets in-flight reconciles finish before cancelling them."""
 
+    coalesce: float = 0.1
+    """A busy key is reconciled at most once per this many seconds (the first event of a
+    quiet key still acts at once): a hundred pods turning Running cost a few status
+    syncs, not a hundred. 0 reconciles on every event, as kube-controller-manager does."""
+
 
 # -- the pod-template hash --------------------------------------------------------------------
 
@@ -524,7 +529,9 @@ class DeploymentController:
             timeout=self.settings.expectations_timeout, clock=monotonic)
         """Our writes to Deployments (status, revision), waited for in their informer."""
         self.controller = reconciling.Controller("deployment", self.reconcile,
-                                                 workers=self.settings.workers)
+                                                 workers=self.settings.workers,
+                                                 coalesce=self.settings.coalesce,
+                                                 clock=monotonic)
         self.deployments: informing.Informer | None = None
         self.replica_sets: informing.Informer | None = None
         self.pods: informing.Informer | None = None
