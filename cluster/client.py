@@ -106,7 +106,7 @@ class Client(Protocol):
 
     async def bind(self, name: str, namespace: str | None, node_name: str) -> dict[str, Any]:
         """Assign a pending pod to a node (the `pods/binding` subresource); Conflict if the
-        pod is already bound."""
+        pod is already bound. Returns a success `Status`, as the subresource does."""
         ...
 
     async def delete(self, resource: str, name: str, namespace: str | None = None, *,
@@ -182,4 +182,7 @@ class InProcessClient:
             resource_version=resource_version, grace_period_seconds=grace_period_seconds))
 
     async def bind(self, name: str, namespace: str | None, node_name: str) -> dict[str, Any]:
-        return objects.clone(self._api.bind(name, namespace, node_name))
+        self._api.bind(name, namespace, node_name)
+        # POST pods/<name>/binding answers with a Status, not the pod.
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                "code": 201}

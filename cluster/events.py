@@ -24,6 +24,10 @@ MAX_SIMILAR = 10
 SIMILAR_WINDOW = 600.0
 """Seconds over which similar events are counted together."""
 COMBINED_PREFIX = "(combined from similar events): "
+SPAM_BURST = 25
+"""Events one source may write about one object before the spam filter throttles it."""
+SPAM_REFILL_SECONDS = 300.0
+"""One more event is allowed per this many seconds after the burst (client-go: 1/300 qps)."""
 
 
 class Severity(str, enum.Enum):
@@ -58,6 +62,7 @@ class EventRecorder:
         self._cache_size = cache_size
         self._recent: OrderedDict[tuple[str, ...], str] = OrderedDict()
         self._similar: OrderedDict[tuple[str, ...], tuple[float, set[str]]] = OrderedDict()
+        self._spam: OrderedDict[tuple[str, ...], tuple[float, float]] = OrderedDict()
         self._sequence = 0
 
     async def record(self, obj: dict[str, Any], severity: Severity, reason: str, message: str,
@@ -70,6 +75,8 @@ class EventRecorder:
         ref = object_reference(obj, field_path)
         namespace = ref.get("namespace") or "default"
         now = self._clock()
+        if not self._allowed(ref, now):
+            return None
         stamp = objects.format_time(now)
         message, grouped_as = self._aggregate(ref, namespace, field_path, reason, severity,
                                               message, now)
@@ -106,6 +113,19 @@ class EventRecorder:
             return created
         except errors.APIError:
             return None
+
+    def _allowed(self, ref: dict[str, Any], now: float) -> bool:
+        """client-go's EventSourceObjectSpamFilter: a token bucket per source and object,
+        so a controller churning one object cannot flood the API with its Events."""
+        key = (ref["uid"], ref["kind"], ref["name"], ref.get("namespace", ""))
+        tokens, last = self._spam.get(key, (float(SPAM_BURST), now))
+        tokens = min(float(SPAM_BURST), tokens + (now - last) / SPAM_REFILL_SECONDS)
+        allowed = tokens >= 1.0
+        self._spam[key] = (tokens - 1.0 if allowed else tokens, now)
+        self._spam.move_to_end(key)
+        while len(self._spam) > self._cache_size:
+            self._spam.popitem(last=False)
+        return allowed
 
     def _aggregate(self, ref: dict[str, Any], namespace: str, field_path: str, reason: str,
                    severity: Severity, message: str, now: float) -> tuple[str, str]:

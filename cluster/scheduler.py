@@ -77,6 +77,10 @@ class SchedulerSettings:
     seed: int | None = None
     """Seeds the tie-breaking random generator when none is passed in; None: unseeded."""
 
+    time_slice: float = 0.005
+    """Seconds the loop may schedule pods back to back before yielding to the rest of
+    the engine on the shared event loop."""
+
 
 def _key(pod: dict[str, Any]) -> str:
     return objects.object_key(pod)
@@ -247,6 +251,7 @@ class Scheduler:
     async def _run(self, informers: list[informer.Informer]) -> None:
         for inf in informers:
             await inf.wait_for_sync()
+        slice_start = time.monotonic()
         while True:
             try:
                 key = await self.queue.pop()
@@ -259,9 +264,14 @@ class Scheduler:
             except Exception:
                 log.exception("scheduler: scheduling %s failed", key)
                 self.queue.retry(key)
-            # The in-process client never suspends: without this, a burst of pods would
-            # starve the informers (and everything else) until the queue ran dry.
-            await asyncio.sleep(0)
+            # The in-process client never suspends: without yielding, a burst of pods would
+            # starve the informers (and everything else) until the queue ran dry. Yielding
+            # after every pod starves the scheduler instead, behind every kubelet's work;
+            # a short time slice keeps both moving, as kube-scheduler's own goroutine would.
+            now = time.monotonic()
+            if now - slice_start >= self.settings.time_slice or not len(self.queue):
+                await asyncio.sleep(0)
+                slice_start = time.monotonic()
 
     async def _flush_loop(self) -> None:
         while True:

@@ -53,3 +53,17 @@ async def test_many_similar_events_are_combined_after_ten() -> None:
     combined = [e for e in events if e["message"].startswith("(combined from similar events)")]
     assert len(combined) == 1 and combined[0]["count"] == 15
     assert combined[0]["message"] == "(combined from similar events): Created pod: web-24"
+
+
+async def test_spam_filter_throttles_one_source_about_one_object() -> None:
+    """25 events about one object pass, the 26th is dropped, and one more passes 300 s later."""
+    api = make_api()
+    client = InProcessClient(api)
+    owner = await client.create(pod("web"))
+    now = [0.0]
+    recorder = EventRecorder(client, component="kubelet", clock=lambda: now[0])
+    results = [await recorder.normal(owner, f"Reason{i}", "m") for i in range(26)]
+    assert all(results[:25]) and results[25] is None
+    now[0] = 300.0
+    assert await recorder.normal(owner, "Later", "m") is not None
+    assert len((await client.list("events")).items) == 26

@@ -202,6 +202,7 @@ async def test_scale_down_deletes_the_unready_pod_first(api, client, rsc, wait_f
 async def test_never_creates_more_than_replicas(api, client, rsc, kubelet, wait_for) -> None:
     """While 40 pods are created and the ReplicaSet is poked repeatedly, no more than 40 exist."""
     alive: set[str] = set()
+    ever: set[str] = set()
     peak = 0
 
     async def watch() -> None:
@@ -213,6 +214,7 @@ async def test_never_creates_more_than_replicas(api, client, rsc, kubelet, wait_
                     alive.discard(name)
                 else:
                     alive.add(name)
+                    ever.add(name)
                 peak = max(peak, len(alive))
 
     watcher = asyncio.get_running_loop().create_task(watch())
@@ -229,10 +231,7 @@ async def test_never_creates_more_than_replicas(api, client, rsc, kubelet, wait_
         watcher.cancel()
         await asyncio.gather(watcher, return_exceptions=True)
     assert peak == 40
-    created = [e for e in api.list("events", "default")[0]
-               if e["involvedObject"]["name"] == "web" and e["reason"] == "SuccessfulCreate"]
-    # Past ten, client-go-style aggregation folds them into one event with a count.
-    assert sum(e["count"] for e in created) == 40
+    assert len(ever) == 40  # no pod was created and then deleted as surplus
 
 
 async def test_expectations_stop_a_second_reconcile_on_a_stale_cache(api, client, factory,
