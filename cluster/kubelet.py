@@ -20,6 +20,11 @@ It does what Kubernetes' kubelet does, on one event loop:
   dirty pod's status (`cluster.podstatus`, pure) and writes it when it changed, with a
   fresh read on conflict. Changes made between two turns of the writer become one write,
   so a pod normally goes Pending → Running in a single write.
+- **Events** in kubelet's wording (Pulling, Pulled, Created, Started, Killing, BackOff,
+  Failed, Unhealthy), queued and written by a task of their own, as client-go's
+  broadcaster does, so that no pod waits on its events.
+- **Volumes** (with `volumes_dir`): emptyDir, configMap, secret, hostPath and
+  PersistentVolumeClaim volumes become the runtime's mounts.
 - **Logs and exec** per container, current and previous attempt: the API the command
   layer's `logs`/`exec` use.
 - **Faults**: `kill()` (the node dies: no more heartbeats, its containers die, nothing is
@@ -35,16 +40,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import inspect
 import logging
+import os
 import platform
 import re
+import shutil
 import time
 import uuid
 from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 from cluster import podstatus, probes
 from cluster.api import errors, objects
@@ -122,9 +131,17 @@ class KubeletSettings:
     termination grace periods). 1 in production; tests use e.g. 0.05 so that a probe
     with `periodSeconds: 1` fires every 50 ms."""
 
+    probe_defaults: probes.ProbeDefaults = field(default_factory=probes.ProbeDefaults)
+    """Period, timeout and thresholds for probe fields a spec leaves out."""
+
     status_batch_delay: float = 0.0
     """Seconds the status writer waits after being woken, to fold more changes into one
     write; 0 = the next loop turn."""
+
+    volumes_dir: str | None = None
+    """Host directory holding pod volumes: emptyDir, configMap and secret volumes under
+    `pods/<uid>/volumes/`, a PersistentVolumeClaim's data under `pvc/<namespace>/<claim>`
+    (so a StatefulSet's successor pod finds it). None: volumes are not mounted."""
 
     max_queued_events: int = 1000
     """Events waiting to be written beyond this are dropped (client-go's broadcaster
@@ -204,7 +221,7 @@ def rfc3339_nano(ts: float) -> str:
     """Go's RFC3339Nano in UTC (trailing zeros of the fraction dropped), as
     `kubectl logs --timestamps` prints it."""
     whole = int(ts // 1)
-    nanos = int(round((ts - whole) * 1e9))
+    nanos = round((ts - whole) * 1e9)
     if nanos >= 1_000_000_000:
         whole, nanos = whole + 1, nanos - 1_000_000_000
     base_text = objects.format_time(whole)[:-1]
@@ -267,6 +284,15 @@ def field_ref_value(pod: Mapping[str, Any], path: str, node_ip: str, pod_ip: str
     return ""
 
 
+def _write_volume(directory: str, files: Mapping[str, str]) -> None:
+    os.makedirs(directory, exist_ok=True)
+    for path, content in files.items():
+        target = os.path.join(directory, path)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "w") as f:
+            f.write(content)
+
+
 def _image_id(image: str) -> str:
     """A stable digest-shaped image ID (`redis@sha256:…`) for containerStatuses."""
     name = image.split("@", 1)[0]
@@ -274,6 +300,64 @@ def _image_id(image: str) -> str:
     repo = last.split(":", 1)[0]
     name = f"{head}/{repo}" if head else repo
     return f"{name}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
+
+
+@dataclass(frozen=True)
+class VolumePlan:
+    """Where one pod volume lives on the host, and what must be written into it."""
+
+    name: str
+    host_path: str
+    files_from: tuple[str, str] | None = None
+    """("configmaps" | "secrets", object name) whose keys become files."""
+    items: tuple[tuple[str, str], ...] = ()
+    """(key, path) pairs selecting keys; empty means every key under its own name."""
+    optional: bool = False
+
+
+def plan_volumes(pod: Mapping[str, Any], root: str) -> dict[str, VolumePlan]:
+    """The host directory of every volume of the pod that the kubelet can provide."""
+    uid = (pod.get("metadata") or {}).get("uid", "")
+    namespace = (pod.get("metadata") or {}).get("namespace", "default")
+    pod_dir = os.path.join(root, "pods", uid, "volumes")
+    plans: dict[str, VolumePlan] = {}
+    for volume in (pod.get("spec") or {}).get("volumes") or ():
+        name = str(volume.get("name", ""))
+        if isinstance(volume.get("persistentVolumeClaim"), dict):
+            claim = str(volume["persistentVolumeClaim"].get("claimName", ""))
+            plans[name] = VolumePlan(name, os.path.join(root, "pvc", namespace, claim))
+        elif isinstance(volume.get("hostPath"), dict):
+            plans[name] = VolumePlan(name, str(volume["hostPath"].get("path", "")))
+        else:
+            for kind, resource, key in (("configMap", "configmaps", "name"),
+                                        ("secret", "secrets", "secretName")):
+                source = volume.get(kind)
+                if isinstance(source, dict):
+                    items = tuple((str(i.get("key", "")), str(i.get("path", "")))
+                                  for i in source.get("items") or ())
+                    plans[name] = VolumePlan(name, os.path.join(pod_dir, kind, name),
+                                             (resource, str(source.get(key, ""))), items,
+                                             bool(source.get("optional")))
+                    break
+            else:  # emptyDir, and anything else we cannot provide, as an empty directory
+                plans[name] = VolumePlan(name, os.path.join(pod_dir, "emptyDir", name))
+    return plans
+
+
+def container_mounts(container: Mapping[str, Any],
+                     plans: Mapping[str, VolumePlan]) -> tuple[base.Mount, ...]:
+    """A container's `volumeMounts` as runtime mounts (unknown volumes are skipped)."""
+    mounts = []
+    for mount in container.get("volumeMounts") or ():
+        plan = plans.get(str(mount.get("name", "")))
+        if plan is None:
+            continue
+        host = plan.host_path
+        if mount.get("subPath"):
+            host = os.path.join(host, str(mount["subPath"]))
+        mounts.append(base.Mount(host, str(mount.get("mountPath", "")),
+                                 bool(mount.get("readOnly"))))
+    return tuple(mounts)
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -288,9 +372,9 @@ class SandboxProvider(Protocol):
     connections) is made when the pod starts and released when it is gone. Either method
     may be a coroutine."""
 
-    def create_sandbox(self, pod: dict[str, Any]) -> "base.PodSandbox | Awaitable[base.PodSandbox]": ...
+    def create_sandbox(self, pod: dict[str, Any]) -> base.PodSandbox | Awaitable[base.PodSandbox]: ...
 
-    def destroy_sandbox(self, pod_uid: str) -> "None | Awaitable[None]": ...
+    def destroy_sandbox(self, pod_uid: str) -> None | Awaitable[None]: ...
 
 
 # ------------------------------------------------------------------------ pod workers
@@ -372,7 +456,7 @@ def _specs(pod: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
 class _PodWorker:
     """Runs one pod (one uid) until it is gone from the API or the kubelet stops."""
 
-    def __init__(self, kubelet: "Kubelet", pod: dict[str, Any]) -> None:
+    def __init__(self, kubelet: Kubelet, pod: dict[str, Any]) -> None:
         self.kubelet = kubelet
         self.pod = pod
         self.uid = objects.uid_of(pod)
@@ -391,6 +475,9 @@ class _PodWorker:
         """Containers stopped by `freeze_pod`; while any is, the sandbox stalls too."""
         self.created_ids: list[str] = []
         self.written_status: dict[str, Any] | None = None
+        root = kubelet.settings.volumes_dir
+        self.volumes = plan_volumes(pod, root) if root else {}
+        self.volumes_ready = not self.volumes
         self.task: asyncio.Task[None] | None = None
         s = kubelet.settings
         previous = {cs.get("name"): cs for key in ("containerStatuses", "initContainerStatuses")
@@ -436,9 +523,9 @@ class _PodWorker:
     def see(self, pod: dict[str, Any]) -> None:
         """A version of the pod from the watch or from our own write.
 
-        A change of spec or deletion wakes the loop; a status someone else changed (the
-        node lifecycle controller marking the pod not ready) only asks for our status to
-        be written again; the echo of our own write does neither.
+        A change of spec (a new generation) or deletion wakes the loop; a status someone
+        else changed (the node lifecycle controller marking the pod not ready) only asks
+        for our status to be written again; the echo of our own write does neither.
         """
         if objects.uid_of(pod) != self.uid:
             return
@@ -449,8 +536,9 @@ class _PodWorker:
         except ValueError:
             pass
         self.pod = pod
-        if pod.get("spec") != old.get("spec") or \
-                objects.is_terminating(pod) != objects.is_terminating(old):
+        new_meta, old_meta = pod.get("metadata") or {}, old.get("metadata") or {}
+        if new_meta.get("generation") != old_meta.get("generation") or \
+                new_meta.get("deletionTimestamp") != old_meta.get("deletionTimestamp"):
             self.wake.set()
         elif pod.get("status") != self.written_status:
             self.publish()
@@ -497,7 +585,7 @@ class _PodWorker:
                             deadline = await self.terminate()
                     elif not self.terminal:
                         deadline = await self.sync()
-                        if not self.terminal and self._phase().value in podstatus.TERMINAL_PHASES:
+                        if self.done():
                             await self.finish()
                 except asyncio.CancelledError:
                     raise
@@ -509,23 +597,31 @@ class _PodWorker:
                 await self.sleep_until(deadline)
         finally:
             if self.gone:
-                await asyncio.shield(self.teardown())
+                # If the kubelet is stopped meanwhile, its own teardown finishes this one.
+                await self.teardown()
 
     async def sleep_until(self, deadline: float | None) -> None:
+        """Until woken, or the deadline, or the sync period (a timer, not a task: ten
+        thousand idle pods must cost next to nothing)."""
+        if self.gone or self.wake.is_set():
+            return
         timeout = self.kubelet.settings.sync_period
         if deadline is not None:
             timeout = min(timeout, max(0.0, deadline - self.now()))
-        if self.gone:
-            return
+        timer = asyncio.get_running_loop().call_later(timeout, self.wake.set)
         try:
-            await asyncio.wait_for(self.wake.wait(), timeout)
-        except (TimeoutError, asyncio.TimeoutError):
-            pass
+            await self.wake.wait()
+        finally:
+            timer.cancel()
 
-    def _phase(self) -> podstatus.Phase:
+    def done(self) -> bool:
+        """Whether the pod has reached Succeeded or Failed (nothing will run again)."""
+        if self.terminal or any(c.is_running for c in self.containers):
+            return False
         seen = self.observation()
-        return podstatus.pod_phase((self.pod.get("spec") or {}).get("restartPolicy", "Always"),
-                                   seen.init_views, seen.views)
+        phase = podstatus.pod_phase((self.pod.get("spec") or {}).get("restartPolicy", "Always"),
+                                    seen.init_views, seen.views)
+        return phase.value in podstatus.TERMINAL_PHASES
 
     # -- sync: the next steps towards the spec ------------------------------------------------
 
@@ -544,6 +640,12 @@ class _PodWorker:
                            f"Failed to create pod sandbox: {exc}")
                 return self.now() + settings.error_requeue
             self.pod_ip = self.sandbox.ip
+        if not self.volumes_ready:
+            problem = await self.prepare_volumes()
+            if problem:
+                self.event(None, Severity.WARNING, "FailedMount", problem)
+                return self.now() + settings.error_requeue
+            self.volumes_ready = True
         for c in self.records:
             if c.kill_reason and c.is_running:
                 await self.kill_for(c)
@@ -646,6 +748,15 @@ class _PodWorker:
         kubelet = self.kubelet
         present = image in kubelet._images
         if policy == "Never" and not present:
+            # The runtime has no image list; an image it can provide without fetching
+            # anything (the fake runtime's registered ones) counts as present.
+            try:
+                await kubelet.runtime.pull_image(image)
+                kubelet._images.add(image)
+                present = True
+            except Exception:  # absent, whatever the runtime calls it
+                present = False
+        if policy == "Never" and not present:
             message = f'Container image "{image}" is not present with pull policy of Never'
             c.wait(Reason.ERR_IMAGE_NEVER_PULL.value, message)
             self.event(c, Severity.WARNING, "ErrImageNeverPull", message)
@@ -687,6 +798,30 @@ class _PodWorker:
         self.event(c, Severity.WARNING, "Failed", "Error: ErrImagePull")
         return now + min(self.kubelet.settings.error_requeue, c.pull_backoff.delay or 0.0)
 
+    async def prepare_volumes(self) -> str:
+        """Create the pod's volume directories and write configMap/secret files; returns
+        kubelet's FailedMount message when a source is missing, else ""."""
+        for plan in self.volumes.values():
+            files: dict[str, str] = {}
+            if plan.files_from is not None:
+                resource, name = plan.files_from
+                kind = "configmap" if resource == "configmaps" else "secret"
+                try:
+                    obj = await self.kubelet.client.get(resource, name, self.namespace)
+                except errors.NotFound:
+                    if not plan.optional:
+                        return (f'MountVolume.SetUp failed for volume "{plan.name}" : '
+                                f'{kind} "{name}" not found')
+                    obj = {}
+                data = dict(obj.get("data") or {})
+                if kind == "secret":
+                    data = {k: base64.b64decode(v).decode(errors="replace")
+                            for k, v in data.items()}
+                pairs = plan.items or tuple((k, k) for k in data)
+                files = {path: data[key] for key, path in pairs if key in data}
+            await asyncio.to_thread(_write_volume, plan.host_path, files)
+        return ""
+
     async def container_config(self, c: _Container, spec: dict[str, Any],
                                image: str) -> base.ContainerConfig:
         env: dict[str, str] = {}
@@ -702,6 +837,7 @@ class _PodWorker:
             command=tuple(expand_vars(str(a), env) for a in spec.get("command") or ()),
             args=tuple(expand_vars(str(a), env) for a in spec.get("args") or ()),
             env=env, working_dir=str(spec.get("workingDir") or ""),
+            mounts=container_mounts(spec, self.volumes),
             attempt=c.restart_count + (1 if c.has_run else 0))
 
     async def env_from(self, source: dict[str, Any]) -> str:
@@ -754,7 +890,8 @@ class _PodWorker:
     def parse(self, c: _Container, spec: dict[str, Any], kind: probes.ProbeKind,
               scale: float) -> probes.ProbeSpec | None:
         try:
-            return probes.parse_probe(kind, spec, scale=scale)
+            return probes.parse_probe(kind, spec, scale=scale,
+                                      defaults=self.kubelet.settings.probe_defaults)
         except probes.ProbeError as exc:
             log.warning("kubelet %s: %s", self.kubelet.node_name, exc)
             return None
@@ -895,10 +1032,8 @@ class _PodWorker:
             if c.waiter is not None and not c.waiter.done():
                 # The runtime has stopped it; give the exit a moment to be recorded so
                 # the final status shows the container terminated.
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(c.waiter), _EXIT_RECORD_TIMEOUT)
-                except Exception:
-                    pass
 
         await asyncio.gather(*(stop(c) for c in running))
 
@@ -938,14 +1073,15 @@ class _PodWorker:
         for container_id in list(self.created_ids):
             try:
                 await runtime.kill_container(container_id)
-            except Exception:
-                pass
-            try:
                 await runtime.remove_container(container_id)
-            except Exception:
-                pass
+            except Exception:  # a runtime's failure must not stop the rest of the teardown
+                log.debug("kubelet %s: cleaning up %s failed", self.kubelet.node_name,
+                          container_id, exc_info=True)
         self.created_ids.clear()
         await self.release_sandbox()
+        root = self.kubelet.settings.volumes_dir
+        if root and self.volumes:
+            await asyncio.to_thread(shutil.rmtree, os.path.join(root, "pods", self.uid), True)
 
 
 # -------------------------------------------------------------------------------- kubelet
@@ -1217,10 +1353,10 @@ class Kubelet:
         ]
         out = []
         for type_, status, reason, message in wanted:
-            before = previous.get(type_)
-            moved = before is None or before.get("status") != status
+            before = previous.get(type_) or {}
+            since = before.get("lastTransitionTime") if before.get("status") == status else None
             out.append({"type": type_, "status": status, "lastHeartbeatTime": stamp,
-                        "lastTransitionTime": stamp if moved else before.get("lastTransitionTime", stamp),
+                        "lastTransitionTime": since or stamp,
                         "reason": reason, "message": message})
         return out
 
@@ -1417,12 +1553,12 @@ class Kubelet:
                 Reason.POD_INITIALIZING.value if worker.init else Reason.CONTAINER_CREATING.value))
         raise errors.BadRequest(f'container "{c.name}" in pod "{pod}" is waiting to start: {why}')
 
-    def logs(self, namespace: str, pod: str, container: str | None = None, *,
+    def logs(self, namespace: str, pod: str, container: str | None = None,
              previous: bool = False) -> list[base.LogLine]:
         """The retained lines of a container's current (or previous) attempt."""
         return self.runtime.logs(self._log_source(namespace, pod, container, previous)).lines()
 
-    async def follow(self, namespace: str, pod: str, container: str | None = None, *,
+    async def follow(self, namespace: str, pod: str, container: str | None = None,
                      previous: bool = False) -> AsyncIterator[base.LogLine]:
         """Every retained line, then new ones until the attempt exits (`logs -f`)."""
         source = self._log_source(namespace, pod, container, previous)

@@ -15,9 +15,12 @@ Three parts, kept apart:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import enum
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any
 
 from cluster.runtime import base
 
@@ -61,6 +64,20 @@ class ProbeSpec:
     """The probe's own terminationGracePeriodSeconds (liveness/startup), scaled."""
 
 
+@dataclass(frozen=True)
+class ProbeDefaults:
+    """What a probe spec leaves out (the API server normally fills these in)."""
+
+    period_seconds: float = 10.0
+    """Seconds between checks (`periodSeconds`)."""
+    timeout_seconds: float = 1.0
+    """Seconds one check may take (`timeoutSeconds`)."""
+    success_threshold: int = 1
+    """Consecutive passes that make a failed probe pass again (`successThreshold`)."""
+    failure_threshold: int = 3
+    """Consecutive failures that make a passing probe fail (`failureThreshold`)."""
+
+
 class ProbeError(ValueError):
     """A probe the kubelet cannot run (no handler, an unknown named port)."""
 
@@ -76,8 +93,8 @@ def _port(value: Any, container: Mapping[str, Any]) -> int:
     raise ProbeError(f"couldn't find port: {value} in {container.get('name', '')}")
 
 
-def parse_probe(kind: ProbeKind, container: Mapping[str, Any], *,
-                scale: float = 1.0) -> ProbeSpec | None:
+def parse_probe(kind: ProbeKind, container: Mapping[str, Any], *, scale: float = 1.0,
+                defaults: ProbeDefaults = ProbeDefaults()) -> ProbeSpec | None:
     """The container's probe of this kind, or None when it has none.
 
     `scale` multiplies every time in the spec: the API takes whole seconds, and tests
@@ -91,29 +108,28 @@ def parse_probe(kind: ProbeKind, container: Mapping[str, Any], *,
         value = probe.get(key)
         return (float(value) if isinstance(value, (int, float)) else default) * scale
 
-    common = dict(
-        kind=kind,
+    timing = ProbeSpec(
+        kind=kind, action=Action.EXEC,
         initial_delay=seconds("initialDelaySeconds", 0.0),
-        period=max(seconds("periodSeconds", 10.0), 1e-3),
-        timeout=max(seconds("timeoutSeconds", 1.0), 1e-3),
-        success_threshold=int(probe.get("successThreshold") or 1),
-        failure_threshold=int(probe.get("failureThreshold") or 3),
+        period=max(seconds("periodSeconds", defaults.period_seconds), 1e-3),
+        timeout=max(seconds("timeoutSeconds", defaults.timeout_seconds), 1e-3),
+        success_threshold=int(probe.get("successThreshold") or defaults.success_threshold),
+        failure_threshold=int(probe.get("failureThreshold") or defaults.failure_threshold),
         termination_grace=(seconds("terminationGracePeriodSeconds", 0.0)
                            if probe.get("terminationGracePeriodSeconds") is not None else None),
     )
     if isinstance(probe.get("exec"), Mapping):
-        return ProbeSpec(action=Action.EXEC,
-                         command=tuple(str(a) for a in probe["exec"].get("command") or ()),
-                         **common)  # type: ignore[arg-type]
+        return dataclasses.replace(
+            timing, command=tuple(str(a) for a in probe["exec"].get("command") or ()))
     if isinstance(probe.get("tcpSocket"), Mapping):
         tcp = probe["tcpSocket"]
-        return ProbeSpec(action=Action.TCP, host=str(tcp.get("host") or ""),
-                         port=_port(tcp.get("port"), container), **common)  # type: ignore[arg-type]
+        return dataclasses.replace(timing, action=Action.TCP, host=str(tcp.get("host") or ""),
+                                   port=_port(tcp.get("port"), container))
     if isinstance(probe.get("httpGet"), Mapping):
         http = probe["httpGet"]
-        return ProbeSpec(action=Action.HTTP, host=str(http.get("host") or ""),
-                         port=_port(http.get("port"), container),
-                         path=str(http.get("path") or "/"), **common)  # type: ignore[arg-type]
+        return dataclasses.replace(timing, action=Action.HTTP, host=str(http.get("host") or ""),
+                                   port=_port(http.get("port"), container),
+                                   path=str(http.get("path") or "/"))
     raise ProbeError(f"{kind.field} of container {container.get('name', '')} has no handler")
 
 
@@ -134,7 +150,7 @@ async def run_exec(runtime: base.Runtime, container_id: str, command: tuple[str,
     try:
         result = await asyncio.wait_for(
             runtime.exec(container_id, list(command), timeout=timeout), timeout)
-    except (TimeoutError, asyncio.TimeoutError):
+    except TimeoutError:
         return Outcome(False, f'command "{" ".join(command)}" timed out')
     except Exception as exc:  # a dead container, a missing binary: the probe fails
         return Outcome(False, str(exc))
@@ -146,16 +162,14 @@ async def run_tcp(connect: Connect, host: str, port: int, timeout: float) -> Out
     """Open a connection and close it; connecting is success."""
     try:
         _, writer = await asyncio.wait_for(connect(host, port), timeout)
-    except (TimeoutError, asyncio.TimeoutError):
+    except TimeoutError:
         return Outcome(False, f"dial tcp {host}:{port}: i/o timeout")
     except OSError as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__
         return Outcome(False, f"dial tcp {host}:{port}: connect: {reason.lower()}")
     writer.close()
-    try:
+    with contextlib.suppress(OSError, TimeoutError):
         await asyncio.wait_for(writer.wait_closed(), timeout)
-    except Exception:
-        pass
     return Outcome(True)
 
 
@@ -173,7 +187,7 @@ async def run_http(connect: Connect, host: str, port: int, path: str,
                 status_line = (await reader.readline()).decode(errors="replace").split()
             finally:
                 writer.close()
-    except (TimeoutError, asyncio.TimeoutError):
+    except TimeoutError:
         return Outcome(False, f'Get "{url}": context deadline exceeded')
     except OSError as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__

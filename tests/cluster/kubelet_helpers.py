@@ -20,7 +20,8 @@ import contextlib
 import itertools
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from cluster.api import errors
 from cluster.apiserver import APIServer

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import AsyncIterator
-
-import pytest
 
 from cluster.apiserver import APIServer
 from cluster.client import InProcessClient
@@ -94,15 +92,17 @@ async def test_each_pod_reads_its_own_tmp(wait_for: WaitFor, tmp_path) -> None:
     async with fake_cluster(tmp_path) as env:
         for name in ("web-0", "web-1"):
             await env.create(pod(name, container("main", "sh", "-c", script, image="app")))
-        for name in ("web-0", "web-1"):
-            await wait_for(lambda: env.phase(name) == "Running", timeout=5.0)
+        await wait_for(lambda: env.phase("web-0") == env.phase("web-1") == "Running", timeout=5.0)
+
+        async def written(name: str) -> bytes:
+            result = await env.kubelet.exec("default", name, "main", ["cat", "/tmp/x.conf"])
+            return result.stdout
+
         for name, want in (("web-0", b"ordinal 0\n"), ("web-1", b"ordinal 1\n")):
-            async def written() -> bytes:
-                return (await env.kubelet.exec("default", name, "main", ["cat", "/tmp/x.conf"])).stdout
-            for _ in range(200):
-                if await written() == want:
+            for _ in range(200):  # the script may not have written it yet
+                if await written(name) == want:
                     break
-            assert await written() == want
+            assert await written(name) == want
 
 
 async def test_tcp_readiness_probe_against_an_in_process_server(wait_for: WaitFor,

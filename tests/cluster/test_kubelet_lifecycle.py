@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
+import pathlib
 import re
 
 import pytest
@@ -125,8 +127,9 @@ async def test_failed_init_container_is_retried_with_always(wait_for: WaitFor) -
     """restartPolicy Always: a failing init container is restarted, and the pod stays Pending."""
     async with running_kubelet() as env:
         await env.create(pod("retry", init=[container("setup", "exit", "1")]))
-        await wait_for(lambda: len(env.runtime.started("retry", "setup")) >= 3)
-        assert env.container_status("retry", "setup", init=True)["restartCount"] >= 2
+        await wait_for(lambda: env.container_status("retry", "setup", init=True)
+                       .get("restartCount", 0) >= 2)
+        assert len(env.runtime.started("retry", "setup")) >= 3
         assert env.phase("retry") == "Pending"
         assert not env.runtime.by_container("retry", "main")
 
@@ -177,8 +180,8 @@ async def test_crash_loop_back_off_delays_double(wait_for: WaitFor) -> None:
 
         await wait_for(crash_looping, timeout=5.0)
         starts = env.runtime.started("crash", "main")
-        gaps = [b - a for a, b in zip(starts, starts[1:])]
-        for shorter, longer in zip(gaps[1:], gaps[2:]):
+        gaps = [b - a for a, b in itertools.pairwise(starts)]
+        for shorter, longer in itertools.pairwise(gaps[1:]):
             assert 1.5 <= longer / shorter <= 3.0, gaps
         assert gaps[1] >= 0.09
         cs = seen_waiting[-1]
@@ -281,3 +284,70 @@ async def test_env_from_configmap_and_missing_configmap(wait_for: WaitFor) -> No
                           "metadata": {"name": "cfg", "namespace": "default"}, "data": {"k": "v"}})
         await wait_for(lambda: env.phase("cfg-user") == "Running")
         assert env.runtime.by_container("cfg-user", "main")[0].config.env["VALUE"] == "v"
+
+
+async def test_volumes_are_mounted_and_claims_outlive_the_pod(wait_for: WaitFor,
+                                                              tmp_path) -> None:
+    """emptyDir, configMap and PVC volumes become mounts; the pod's own directories go with
+    the pod, the claim's directory stays for its successor."""
+    settings = dataclasses.replace(FAST, volumes_dir=str(tmp_path))
+    async with running_kubelet(settings) as env:
+        await env.create({"apiVersion": "v1", "kind": "ConfigMap",
+                          "metadata": {"name": "conf", "namespace": "default"},
+                          "data": {"redis.conf": "port 6379\n"}})
+        spec = pod("web-0", container("main", "run", volumeMounts=[
+            {"name": "scratch", "mountPath": "/scratch"},
+            {"name": "conf", "mountPath": "/etc/redis", "readOnly": True},
+            {"name": "data", "mountPath": "/data"}]))
+        spec["spec"]["volumes"] = [
+            {"name": "scratch", "emptyDir": {}},
+            {"name": "conf", "configMap": {"name": "conf"}},
+            {"name": "data", "persistentVolumeClaim": {"claimName": "data-web-0"}}]
+        created = await env.create(spec)
+        await wait_for(lambda: env.phase("web-0") == "Running")
+        mounts = {m.container_path: m for m in
+                  env.runtime.by_container("web-0", "main")[0].config.mounts}
+        assert set(mounts) == {"/scratch", "/etc/redis", "/data"}
+        assert mounts["/etc/redis"].read_only
+        assert (tmp_path / "pvc" / "default" / "data-web-0").is_dir()
+        assert mounts["/data"].host_path == str(tmp_path / "pvc" / "default" / "data-web-0")
+        conf = pathlib.Path(mounts["/etc/redis"].host_path) / "redis.conf"
+        assert conf.read_text() == "port 6379\n"
+        await env.client.delete("pods", "web-0", "default")
+        await wait_for(lambda: not (tmp_path / "pods" / created["metadata"]["uid"]).exists())
+        assert (tmp_path / "pvc" / "default" / "data-web-0").is_dir()
+
+
+async def test_missing_configmap_volume_holds_the_pod(wait_for: WaitFor, tmp_path) -> None:
+    """A configMap volume whose ConfigMap is missing keeps the pod ContainerCreating with
+    FailedMount, as the kubelet reports it."""
+    settings = dataclasses.replace(FAST, volumes_dir=str(tmp_path))
+    async with running_kubelet(settings) as env:
+        spec = pod("nocfg", container("main", "run"))
+        spec["spec"]["volumes"] = [{"name": "conf", "configMap": {"name": "absent"}}]
+        await env.create(spec)
+        await wait_for(lambda: env.messages("nocfg", "FailedMount"))
+        assert env.messages("nocfg", "FailedMount")[0] == \
+            'MountVolume.SetUp failed for volume "conf" : configmap "absent" not found'
+        assert env.container_status("nocfg")["state"]["waiting"]["reason"] == "ContainerCreating"
+        assert not env.runtime.by_container("nocfg", "main")
+
+
+@pytest.mark.parametrize("image, waiting", [
+    pytest.param("pause", None, id="present"),
+    pytest.param("nosuch", "ErrImageNeverPull", id="absent"),
+])
+async def test_pull_policy_never(wait_for: WaitFor, image: str, waiting: str | None) -> None:
+    """imagePullPolicy Never runs a present image without pulling, and reports an absent one."""
+    async with running_kubelet() as env:
+        await env.create(pod("np", container("main", image=image, imagePullPolicy="Never")))
+        if waiting is None:
+            await wait_for(lambda: env.phase("np") == "Running")
+            await wait_for(lambda: env.messages("np", "Pulled"))
+            assert env.messages("np", "Pulled") == ['Container image "pause" already present on machine']
+            assert not env.messages("np", "Pulling")
+        else:
+            await wait_for(lambda: env.container_status("np").get("state", {}).get("waiting", {})
+                           .get("reason") == waiting)
+            assert env.container_status("np")["state"]["waiting"]["message"] == \
+                'Container image "nosuch" is not present with pull policy of Never'
