@@ -12,7 +12,9 @@ garbage-collector controller's job.
 Methods are synchronous on purpose: on one event loop, a call is atomic with respect to
 every other component, which is what makes a cascade consistent without locks. Objects
 going in are copied (the caller may keep its dict); objects coming out are the store's
-shared, read-only dicts — `client.InProcessClient` copies them for callers.
+shared, read-only dicts — `client.InProcessClient` copies them for callers. Because
+stored objects are never changed, a new version shares with the previous one the parts
+its write left alone: a status write or a binding copies no spec.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from __future__ import annotations
 import ipaddress
 import random
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -63,6 +64,7 @@ class APIServer:
         self.registry = ResourceRegistry()
         self._clock = clock
         self._rng = rng or random.Random()
+        self._known_valid = validation.KnownValid()
         for crd in self.store.list(CRDS)[0]:
             self._register_crd(crd)
         for ns in self.settings.initial_namespaces:
@@ -81,6 +83,13 @@ class APIServer:
     def type_of(self, obj: dict[str, Any]) -> ResourceType:
         if not isinstance(obj, dict):
             raise errors.BadRequest("the object is not a mapping")
+        api_version, kind = obj.get("apiVersion"), obj.get("kind")
+        if type(api_version) is str and type(kind) is str and api_version and kind \
+                and type(obj.get("metadata", {})) is dict:
+            try:  # the well-formed case, which every request of the engine is
+                return self.registry.for_object(api_version, kind)
+            except UnknownResource as e:
+                raise errors.NotFound("", kind, message=str(e.args[0])) from None
         missing = [f"{f} not set" for f in ("apiVersion", "kind") if not obj.get(f)]
         if missing:
             raise errors.BadRequest("invalid object: " + ", ".join(missing))
@@ -129,7 +138,7 @@ class APIServer:
             self._admit_namespace(rt, ns, m.get("name") or m.get("generateName", ""))
         for f in ("uid", "resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
             m.pop(f, None)
-        m["uid"] = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        m["uid"] = _random_uuid4(self._rng)
         m["creationTimestamp"] = objects.format_time(self._clock())
         m["generation"] = 1
         self._reset_status_on_create(rt, new)
@@ -196,8 +205,8 @@ class APIServer:
             defaults.apply_defaults(rt, obj)
 
     def _validate(self, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
-        found = (validation.validate_object(rt, obj) if old is None
-                 else validation.validate_update(rt, obj, old))
+        found = (validation.validate_object(rt, obj, known=self._known_valid) if old is None
+                 else validation.validate_update(rt, obj, old, known=self._known_valid))
         if found:
             raise errors.Invalid(rt.qualified_kind, objects.name_of(obj), found)
 
@@ -252,6 +261,10 @@ class APIServer:
         rv = m.get("resourceVersion")
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.Conflict(rt.key, name)
+        if subresource == "status":
+            # Only the status of what was sent is kept (`_update`): copy just that.
+            sent = {"status": objects.clone(obj["status"])} if "status" in obj else {}
+            return self._update(rt, sent, old, subresource)
         return self._update(rt, objects.clone(obj), old, subresource)
 
     def update_status(self, obj: dict[str, Any]) -> dict[str, Any]:
@@ -292,7 +305,10 @@ class APIServer:
         if subresource == "status":
             if not rt.has_status:
                 raise errors.NotFound(rt.key + "/status", om["name"])
-            merged = objects.clone(old)
+            # The new version shares spec and the rest with the old one (stored objects
+            # are read-only); only metadata, which the store stamps, is a fresh dict.
+            merged = dict(old)
+            merged["metadata"] = dict(om)
             if "status" in new:
                 merged["status"] = new["status"]
             else:
@@ -368,14 +384,19 @@ class APIServer:
         if current:
             raise errors.Conflict(rt.key, name,
                                   f'pod {name} is already assigned to node "{current}"')
-        bound = objects.clone(pod)
-        bound.setdefault("spec", {})["nodeName"] = node_name
-        conditions = [c for c in (bound.setdefault("status", {}).get("conditions") or ())
+        # The bound version shares everything it does not change with the old one (stored
+        # objects are read-only): fresh metadata (stamped by the store), spec and status.
+        bound = dict(pod)
+        bound["metadata"] = dict(pod["metadata"])
+        bound["spec"] = dict(pod.get("spec") or {})
+        bound["spec"]["nodeName"] = node_name
+        status = bound["status"] = dict(pod.get("status") or {})
+        conditions = [c for c in (status.get("conditions") or ())
                       if c.get("type") != "PodScheduled"]
         conditions.insert(0, {"type": "PodScheduled", "status": "True",
                               "lastProbeTime": None,
                               "lastTransitionTime": objects.format_time(self._clock())})
-        bound["status"]["conditions"] = conditions
+        status["conditions"] = conditions
         return self.store.update(rt.key, bound, expected_version=pod["metadata"]["resourceVersion"])
 
     # -- delete --------------------------------------------------------------------------
@@ -626,3 +647,15 @@ class APIServer:
 def _spec_of(obj: dict[str, Any]) -> dict[str, Any]:
     """Everything but metadata and status: what `generation` counts changes of."""
     return {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+
+
+_UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID4_SET = (0x8000 << 48) | (4 << 76)
+"""The RFC 4122 variant bits and the version (4), as `uuid.UUID(..., version=4)` sets them."""
+
+
+def _random_uuid4(rng: random.Random) -> str:
+    """A version-4 UUID from `rng`: `str(uuid.UUID(int=rng.getrandbits(128), version=4))`
+    without building the UUID object, which every create paid for."""
+    h = ((rng.getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET).to_bytes(16, "big").hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

@@ -64,6 +64,8 @@ class EventRecorder:
         self._similar: OrderedDict[tuple[str, ...], tuple[float, set[str]]] = OrderedDict()
         self._spam: OrderedDict[tuple[str, ...], tuple[float, float]] = OrderedDict()
         self._sequence = 0
+        self._source = {"component": component, **({"host": host} if host else {})}
+        """Every event's `source`, copied into each."""
 
     async def record(self, obj: dict[str, Any], severity: Severity, reason: str, message: str,
                      *, field_path: str = "") -> dict[str, Any] | None:
@@ -73,87 +75,98 @@ class EventRecorder:
         are swallowed here, as client-go's recorder does.
         """
         ref = object_reference(obj, field_path)
+        uid, kind, name = ref["uid"], ref["kind"], ref["name"]
         namespace = ref.get("namespace") or "default"
         now = self._clock()
-        if not self._allowed(ref, now):
+        if not self._allowed((uid, kind, name, ref.get("namespace", "")), now):
             return None
         stamp = objects.format_time(now)
-        message, grouped_as = self._aggregate(ref, namespace, field_path, reason, severity,
-                                              message, now)
-        key = (ref["uid"], ref["kind"], ref["name"], namespace, field_path, reason, grouped_as,
-               severity.value)
+        event_type = severity.value  # read once: an Enum member's value is a slow lookup
+        message, grouped_as = self._aggregate(
+            (uid, kind, name, namespace, field_path, reason, event_type), message, now)
+        key = (uid, kind, name, namespace, field_path, reason, grouped_as, event_type)
         known = self._recent.get(key)
         try:
             if known is not None:
-                name = known
                 try:
-                    current = await self._client.get("events", name, namespace)
+                    current = await self._client.get("events", known, namespace)
                     current["count"] = int(current.get("count") or 1) + 1
                     current["lastTimestamp"] = stamp
                     current["message"] = message
                     updated = await self._client.update(current)
-                    self._remember(key, name)
+                    self._remember(key, known)
                     return updated
                 except errors.NotFound:
                     pass
             # Names are `<object>.<hex nanoseconds>` as client-go makes them; the sequence
             # keeps two events recorded within one clock tick apart.
             self._sequence += 1
+            event_name = f"{name}.{int(now * 1e9) + self._sequence:x}"
             event = {
                 "apiVersion": "v1", "kind": "Event",
-                "metadata": {"name": f"{ref['name']}.{int(now * 1e9) + self._sequence:x}", "namespace": namespace},
+                "metadata": {"name": event_name, "namespace": namespace},
                 "involvedObject": ref,
-                "reason": reason, "message": message, "type": severity.value,
-                "source": {"component": self._component, **({"host": self._host} if self._host else {})},
+                "reason": reason, "message": message, "type": event_type,
+                "source": self._source.copy(),
                 "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
                 "reportingComponent": self._component, "reportingInstance": self._host,
             }
             created = await self._client.create(event)
-            self._remember(key, created["metadata"]["name"])
+            self._remember(key, event_name)
             return created
         except errors.APIError:
             return None
 
-    def _allowed(self, ref: dict[str, Any], now: float) -> bool:
-        """client-go's EventSourceObjectSpamFilter: a token bucket per source and object,
-        so a controller churning one object cannot flood the API with its Events."""
-        key = (ref["uid"], ref["kind"], ref["name"], ref.get("namespace", ""))
-        tokens, last = self._spam.get(key, (float(SPAM_BURST), now))
-        tokens = min(float(SPAM_BURST), tokens + (now - last) / SPAM_REFILL_SECONDS)
+    def _allowed(self, key: tuple[str, ...], now: float) -> bool:
+        """client-go's EventSourceObjectSpamFilter: a token bucket per source and object
+        (`key`: uid, kind, name, namespace), so a controller churning one object cannot
+        flood the API with its Events."""
+        spam = self._spam
+        seen = spam.get(key)
+        if seen is None:
+            tokens = float(SPAM_BURST)
+        else:
+            tokens, last = seen
+            tokens = min(float(SPAM_BURST), tokens + (now - last) / SPAM_REFILL_SECONDS)
+            spam.move_to_end(key)
         allowed = tokens >= 1.0
-        self._spam[key] = (tokens - 1.0 if allowed else tokens, now)
-        self._spam.move_to_end(key)
-        while len(self._spam) > self._cache_size:
-            self._spam.popitem(last=False)
+        spam[key] = (tokens - 1.0 if allowed else tokens, now)
+        if len(spam) > self._cache_size:
+            spam.popitem(last=False)
         return allowed
 
-    def _aggregate(self, ref: dict[str, Any], namespace: str, field_path: str, reason: str,
-                   severity: Severity, message: str, now: float) -> tuple[str, str]:
+    def _aggregate(self, similar: tuple[str, ...], message: str,
+                   now: float) -> tuple[str, str]:
         """client-go's EventAggregator: past `MAX_SIMILAR` distinct messages with the same
-        object, reason and type within `SIMILAR_WINDOW`, fold them into one event whose
-        message says so. A ReplicaSet creating 100 pods writes 11 Events, not 100.
+        object, reason and type (`similar`) within `SIMILAR_WINDOW`, fold them into one
+        event whose message says so. A ReplicaSet creating 100 pods writes 11 Events, not
+        100.
 
         Returns the message to write and the message part of the dedup key.
         """
-        similar = (ref["uid"], ref["kind"], ref["name"], namespace, field_path, reason,
-                   severity.value)
-        first, messages = self._similar.get(similar, (now, set()))
-        if now - first > SIMILAR_WINDOW:
+        cache = self._similar
+        seen = cache.get(similar)
+        if seen is not None:
+            cache.move_to_end(similar)
+        if seen is None or now - seen[0] > SIMILAR_WINDOW:
             first, messages = now, set()
+        else:
+            first, messages = seen
         messages.add(message)
-        self._similar[similar] = (first, messages)
-        self._similar.move_to_end(similar)
-        while len(self._similar) > self._cache_size:
-            self._similar.popitem(last=False)
+        cache[similar] = (first, messages)
+        if len(cache) > self._cache_size:
+            cache.popitem(last=False)
         if len(messages) > MAX_SIMILAR:
             return COMBINED_PREFIX + message, COMBINED_PREFIX
         return message, message
 
     def _remember(self, key: tuple[str, ...], name: str) -> None:
-        self._recent[key] = name
-        self._recent.move_to_end(key)
-        while len(self._recent) > self._cache_size:
-            self._recent.popitem(last=False)
+        recent = self._recent
+        if key in recent:
+            recent.move_to_end(key)
+        recent[key] = name
+        if len(recent) > self._cache_size:
+            recent.popitem(last=False)
 
     async def normal(self, obj: dict[str, Any], reason: str, message: str) -> dict[str, Any] | None:
         return await self.record(obj, Severity.NORMAL, reason, message)

@@ -44,6 +44,9 @@ AddHandler = Callable[[dict[str, Any]], None]
 UpdateHandler = Callable[[dict[str, Any], dict[str, Any]], None]
 DeleteHandler = Callable[[dict[str, Any]], None]
 
+_ADDED, _MODIFIED, _DELETED = (client_mod.EventType.ADDED, client_mod.EventType.MODIFIED,
+                               client_mod.EventType.DELETED)
+
 NAMESPACE_INDEX = "namespace"
 """The index every informer keeps: objects by `metadata.namespace` (`""` if cluster-scoped)."""
 
@@ -103,6 +106,10 @@ class Informer:
         self._indexers: dict[str, Indexer] = {NAMESPACE_INDEX: _by_namespace}
         self._indices: dict[str, dict[str, dict[str, None]]] = {NAMESPACE_INDEX: {}}
         """index name -> value -> keys (a dict used as an insertion-ordered set)."""
+        self._filed: dict[str, dict[str, tuple[str, ...]]] = {}
+        """key -> index name -> the values the cached object is filed under, so that an
+        update recomputes each index once and touches it only when the values changed
+        (a pod's status write changes none of them)."""
         self._handlers: list[_Handlers] = []
         self._synced = asyncio.Event()
         self._revision: int | None = None
@@ -173,9 +180,13 @@ class Informer:
             if existing is not None:
                 raise ValueError(f"indexer conflict: {self.resource} already has index {name!r}")
             self._indexers[name] = fn
-            self._indices[name] = {}
+            index: dict[str, dict[str, None]] = {}
+            self._indices[name] = index
             for key, obj in self._items.items():
-                self._index_one(name, key, obj)
+                values = self._index_values(name, obj)
+                self._filed.setdefault(key, {})[name] = values
+                for value in values:
+                    index.setdefault(value, {})[key] = None
 
     def add_handler(self, on_add: AddHandler | None = None,
                     on_update: UpdateHandler | None = None,
@@ -291,11 +302,12 @@ class Informer:
         obj = event.object
         key = objects.object_key(obj)
         old = self._items.get(key)
-        if event.type == client_mod.EventType.DELETED:
+        kind = event.type
+        if kind is _DELETED or kind == _DELETED:
             if old is not None:
                 self._forget(key, old)
             self._emit_delete(obj)
-        elif event.type in (client_mod.EventType.ADDED, client_mod.EventType.MODIFIED):
+        elif kind is _MODIFIED or kind is _ADDED or kind in (_ADDED, _MODIFIED):
             self._put(key, obj, old)
             if old is None:
                 self._emit_add(obj)
@@ -310,37 +322,44 @@ class Informer:
     # -- the cache and its indices --------------------------------------------------------------
 
     def _put(self, key: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
-        if old is not None:
-            self._unindex(key, old)
         self._items[key] = obj
-        for name in self._indexers:
-            self._index_one(name, key, obj)
+        before = self._filed.get(key) or {}
+        filed: dict[str, tuple[str, ...]] = {}
+        for name, indexer in self._indexers.items():
+            try:
+                values = filed[name] = tuple(indexer(obj))
+            except Exception:
+                log.exception("informer %s: indexer %r failed on %s", self.resource, name, key)
+                values = filed[name] = ()
+            previous = before.get(name, ())
+            if values != previous:
+                index = self._indices[name]
+                self._unfile(index, key, previous)
+                for value in values:
+                    index.setdefault(value, {})[key] = None
+        self._filed[key] = filed
 
     def _forget(self, key: str, old: dict[str, Any]) -> None:
-        self._unindex(key, old)
+        for name, values in (self._filed.pop(key, None) or {}).items():
+            self._unfile(self._indices[name], key, values)
         del self._items[key]
 
-    def _index_values(self, name: str, obj: dict[str, Any]) -> builtins.list[str]:
+    def _index_values(self, name: str, obj: dict[str, Any]) -> tuple[str, ...]:
         try:
-            return list(self._indexers[name](obj))
+            return tuple(self._indexers[name](obj))
         except Exception:
             log.exception("informer %s: indexer %r failed on %s", self.resource, name,
                           objects.object_key(obj))
-            return []
+            return ()
 
-    def _index_one(self, name: str, key: str, obj: dict[str, Any]) -> None:
-        index = self._indices[name]
-        for value in self._index_values(name, obj):
-            index.setdefault(value, {})[key] = None
-
-    def _unindex(self, key: str, old: dict[str, Any]) -> None:
-        for name, index in self._indices.items():
-            for value in self._index_values(name, old):
-                bucket = index.get(value)
-                if bucket is not None:
-                    bucket.pop(key, None)
-                    if not bucket:
-                        del index[value]
+    @staticmethod
+    def _unfile(index: dict[str, dict[str, None]], key: str, values: tuple[str, ...]) -> None:
+        for value in values:
+            bucket = index.get(value)
+            if bucket is not None:
+                bucket.pop(key, None)
+                if not bucket:
+                    del index[value]
 
     # -- handlers -------------------------------------------------------------------------------
 

@@ -41,9 +41,13 @@ INDEXED_FIELDS: tuple[str, ...] = (
 """Field-selector paths that watchers are indexed by, most selective first."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Change:
-    """One write, as kept in the history: the object after it and before it."""
+    """One write, as kept in the history: the object after it and before it.
+
+    Not frozen (nothing changes one after `_change`): a frozen dataclass pays a
+    `object.__setattr__` per field on every write the store makes.
+    """
 
     type: EventType
     resource: str
@@ -461,6 +465,9 @@ class Store:
 
     def _index_owners(self, resource: str, key: Key, old: dict[str, Any] | None,
                       new: dict[str, Any] | None) -> None:
+        if old is not None and new is not None and \
+                old["metadata"].get("ownerReferences") is new["metadata"].get("ownerReferences"):
+            return  # the same list (a status write shares it): the same owners
         before, after = _owner_uids(old), _owner_uids(new)
         if before == after:
             return

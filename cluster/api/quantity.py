@@ -8,6 +8,7 @@ cannot promise. `format_quantity` writes the canonical form kube-apiserver would
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import re
 from fractions import Fraction
@@ -42,6 +43,14 @@ def parse_quantity_with_format(text: str) -> tuple[Fraction, QuantityFormat]:
     """The exact value of `text` and the format its suffix implies."""
     if not isinstance(text, str) or not text:
         raise QuantityError(f"quantities must match the regular expression '{QUANTITY_REGEX}'")
+    return _parse_text(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_text(text: str) -> tuple[Fraction, QuantityFormat]:
+    # Every pod of a template repeats the same few strings (`10m`, `16Mi`), and each is
+    # read by defaulting, validation and the QoS class on every create: remembering the
+    # (immutable) result turns microseconds of Fraction arithmetic into a lookup.
     number = _NUMBER_RE.match(text)
     if number is None:
         raise QuantityError(f"quantities must match the regular expression '{QUANTITY_REGEX}'")

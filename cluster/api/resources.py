@@ -6,6 +6,7 @@ embedded clusters in one process can serve different custom resources.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -29,13 +30,14 @@ class ResourceType:
     """additionalPrinterColumns of a custom resource."""
     custom: bool = False
 
-    @property
+    @functools.cached_property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         """The store's name for this resource: `pods`, `deployments.apps`."""
+        # Cached (the type is frozen): every request asks for it several times.
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
     @property
@@ -85,14 +87,22 @@ class ResourceRegistry:
 
     def __init__(self, builtins: tuple[ResourceType, ...] = BUILTIN_RESOURCES) -> None:
         self._types: dict[str, ResourceType] = {}
+        self._by_object: dict[tuple[str, str], ResourceType] = {}
+        self._by_word: dict[str, ResourceType] = {}
+        """Answers of `for_object` and `resolve` (every request asks one), cleared
+        whenever the served kinds change."""
         for rt in builtins:
             self.register(rt)
 
     def register(self, rt: ResourceType) -> None:
         self._types[rt.key] = rt
+        self._by_object.clear()
+        self._by_word.clear()
 
     def unregister(self, key: str) -> None:
         self._types.pop(key, None)
+        self._by_object.clear()
+        self._by_word.clear()
 
     def __iter__(self) -> Iterator[ResourceType]:
         return iter(list(self._types.values()))
@@ -106,14 +116,24 @@ class ResourceRegistry:
 
     def for_object(self, api_version: str, kind: str) -> ResourceType:
         """The type named by an object's `apiVersion` and `kind`."""
+        found = self._by_object.get((api_version, kind))
+        if found is not None:
+            return found
         group, _, version = api_version.rpartition("/")
         for rt in self._types.values():
             if rt.kind == kind and rt.group == group and rt.version == version:
+                self._by_object[(api_version, kind)] = rt
                 return rt
         raise UnknownResource(f'no matches for kind "{kind}" in version "{api_version}"')
 
     def resolve(self, name: str) -> ResourceType:
         """What kubectl accepts: `pods`, `pod`, `po`, `Pod`, `deployments.apps`, `rf`."""
+        found = self._by_word.get(name)
+        if found is None:
+            found = self._by_word[name] = self._resolve(name)
+        return found
+
+    def _resolve(self, name: str) -> ResourceType:
         word, _, group = name.partition(".")
         lowered = word.lower()
         matches: list[ResourceType] = []

@@ -8,8 +8,10 @@ store uses `equality` to index watchers, so a selector keeps its requirements in
 from __future__ import annotations
 
 import enum
+import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from cluster.api import errors
 
@@ -259,8 +261,10 @@ def parse_field_selector(text: str | None) -> FieldSelector:
 def field_value(obj: Mapping[str, Any], path: str) -> str:
     """A field's value as field selectors compare it: missing is the empty string."""
     cur: Any = obj
-    for part in path.split("."):
-        if not isinstance(cur, Mapping):
+    for part in _path_parts(path):
+        # The store asks this for every write and every indexed path: plain dicts, the
+        # only thing it holds, skip the (slow) abstract-class check.
+        if type(cur) is not dict and not isinstance(cur, Mapping):
             return ""
         cur = cur.get(part)
         if cur is None:
@@ -268,6 +272,11 @@ def field_value(obj: Mapping[str, Any], path: str) -> str:
     if isinstance(cur, bool):
         return "true" if cur else "false"
     return cur if isinstance(cur, str) else str(cur)
+
+
+@functools.lru_cache(maxsize=256)
+def _path_parts(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
 
 
 def as_selector(value: "str | Selector | None") -> Selector:

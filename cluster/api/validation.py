@@ -23,8 +23,11 @@ import base64
 import binascii
 import ipaddress
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeGuard
+
+import orjson
 
 from cluster.api import errors, names, quantity
 from cluster.api import schema as crd_schema
@@ -90,26 +93,93 @@ VOLUME_SOURCES = (
 # ================================================================ entry points
 
 
-def validate_object(rt: ResourceType, obj: JSONObject) -> list[FieldError]:
+class KnownValid:
+    """Pod specs, label sets and namespace names that passed validation, remembered by
+    their exact content.
+
+    The pods of one template carry the same spec and the same labels, thousands of times
+    over; checking them is most of what a pod create costs. An API server keeps one of
+    these and passes it to `validate_object`/`validate_update`: content seen valid before
+    is not checked again. Nothing is skipped: the key is the content itself (a spec's JSON
+    bytes, a label set's items), so only a byte-for-byte repeat of valid input is trusted,
+    and anything else, any invalid input included, is checked in full every time.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._specs: OrderedDict[bytes, None] = OrderedDict()
+        self._labels: OrderedDict[tuple[str, tuple[tuple[str, str], ...]], None] = OrderedDict()
+        self._namespaces: OrderedDict[str, None] = OrderedDict()
+
+    def pod_spec_errors(self, spec: JSONObject, path: str) -> Errors:
+        try:
+            key = orjson.dumps(spec)
+        except TypeError:  # not plain JSON (a huge int, a non-string key): just check it
+            return validate_pod_spec(spec, path)
+        if b"null" in key:
+            # JSON writes NaN and infinities as null: never let one pass for another.
+            return validate_pod_spec(spec, path)
+        key = path.encode() + b"\0" + key
+        if key in self._specs:
+            self._specs.move_to_end(key)
+            return []
+        found = validate_pod_spec(spec, path)
+        if not found:
+            self._remember(self._specs, key)
+        return found
+
+    def namespace_messages(self, namespace: str) -> list[str]:
+        """What is wrong with `namespace` as a namespace name (a DNS label)."""
+        if namespace in self._namespaces:
+            return []
+        found = names.is_dns1123_label(namespace)
+        if not found:
+            self._remember(self._namespaces, namespace)
+        return found
+
+    def label_errors(self, labels: dict[str, str], path: str) -> Errors:
+        key = (path, tuple(labels.items()))
+        if key in self._labels:
+            self._labels.move_to_end(key)
+            return []
+        found = validate_labels(labels, path)
+        if not found:
+            self._remember(self._labels, key)
+        return found
+
+    def _remember(self, seen: OrderedDict[Any, None], key: Any) -> None:
+        seen[key] = None
+        if len(seen) > self._size:
+            seen.popitem(last=False)
+
+
+def validate_object(rt: ResourceType, obj: JSONObject, *,
+                    known: KnownValid | None = None) -> list[FieldError]:
     """Everything wrong with `obj` as a new object of kind `rt`."""
-    found = _validate_metadata(rt, obj)
-    found.extend(_validate_content(rt, obj))
+    found = _validate_metadata(rt, obj, known)
+    found.extend(_validate_content(rt, obj, known))
     return found
 
 
-def validate_update(rt: ResourceType, obj: JSONObject, old: JSONObject) -> list[FieldError]:
+def validate_update(rt: ResourceType, obj: JSONObject, old: JSONObject, *,
+                    known: KnownValid | None = None) -> list[FieldError]:
     """Everything wrong with replacing `old` by `obj`: create's checks plus immutability."""
-    found = _validate_metadata_update(obj, old)
-    found.extend(_validate_content(rt, obj))
+    found = _validate_metadata_update(obj, old, known)
+    found.extend(_validate_content(rt, obj, known))
     update_rule = _UPDATE_VALIDATORS.get(rt.key)
     if update_rule is not None and not rt.custom:
         found.extend(update_rule(obj, old))
     return found
 
 
-def _validate_content(rt: ResourceType, obj: JSONObject) -> Errors:
+def _validate_content(rt: ResourceType, obj: JSONObject, known: KnownValid | None = None) -> Errors:
     if rt.custom:
         return crd_schema.validate(rt.schema, obj) if rt.schema is not None else []
+    if known is not None and rt.key == "pods":
+        found: Errors = []
+        spec = _spec_of(found, obj)
+        found.extend(known.pod_spec_errors(spec, "spec"))
+        return found
     rule = _VALIDATORS.get(rt.key)
     return rule(obj) if rule is not None else []
 
@@ -299,7 +369,7 @@ def _metadata_of(found: Errors, obj: JSONObject) -> JSONObject:
     return meta if meta is not None else {}
 
 
-def _validate_metadata(rt: ResourceType, obj: JSONObject) -> Errors:
+def _validate_metadata(rt: ResourceType, obj: JSONObject, known: KnownValid | None = None) -> Errors:
     """ObjectMeta on create: name, namespace, labels, annotations, owners, finalizers."""
     found: Errors = []
     meta = _metadata_of(found, obj)
@@ -307,17 +377,21 @@ def _validate_metadata(rt: ResourceType, obj: JSONObject) -> Errors:
     if not name:
         found.append(errors.required("metadata.name", "name or generateName is required"))
     else:
-        found.extend(_each_message("metadata.name", name, _name_messages(rt, obj, name)))
+        messages = _name_messages(rt, obj, name)
+        if messages:
+            found.extend(_each_message("metadata.name", name, messages))
     namespace = _str_at(found, meta, "namespace", "metadata.namespace")
     if rt.namespaced:
         if not namespace:
             found.append(errors.required("metadata.namespace"))
         else:
-            found.extend(_each_message("metadata.namespace", namespace,
-                                       names.is_dns1123_label(namespace)))
+            messages = (known.namespace_messages(namespace) if known is not None
+                        else names.is_dns1123_label(namespace))
+            if messages:
+                found.extend(_each_message("metadata.namespace", namespace, messages))
     elif namespace:
         found.append(errors.forbidden("metadata.namespace", "not allowed on this type"))
-    found.extend(_validate_meta_common(meta))
+    found.extend(_validate_meta_common(meta, known))
     return found
 
 
@@ -328,16 +402,28 @@ def _name_messages(rt: ResourceType, obj: JSONObject, name: str) -> list[str]:
     return rule(name)
 
 
-def _validate_meta_common(meta: JSONObject) -> Errors:
-    """The metadata checks shared by create and update."""
+def _validate_meta_common(meta: JSONObject, known: KnownValid | None = None) -> Errors:
+    """The metadata checks shared by create and update.
+
+    Each check runs only for a field that is there (an absent one has nothing wrong with
+    it): most objects, events above all, carry none of them.
+    """
     found: Errors = []
-    _non_negative(found, meta, "generation", "metadata.generation")
-    found.extend(validate_labels(_str_map_at(found, meta, "labels", "metadata.labels"),
-                                 "metadata.labels"))
-    found.extend(validate_annotations(
-        _str_map_at(found, meta, "annotations", "metadata.annotations"), "metadata.annotations"))
-    found.extend(_validate_owner_references(meta))
-    found.extend(_validate_finalizers(meta))
+    get = meta.get
+    if get("generation") is not None:
+        _non_negative(found, meta, "generation", "metadata.generation")
+    if get("labels") is not None:
+        labels = _str_map_at(found, meta, "labels", "metadata.labels")
+        found.extend(known.label_errors(labels, "metadata.labels") if known is not None
+                     else validate_labels(labels, "metadata.labels"))
+    if get("annotations") is not None:
+        found.extend(validate_annotations(
+            _str_map_at(found, meta, "annotations", "metadata.annotations"),
+            "metadata.annotations"))
+    if get("ownerReferences") is not None:
+        found.extend(_validate_owner_references(meta))
+    if get("finalizers") is not None:
+        found.extend(_validate_finalizers(meta))
     return found
 
 
@@ -422,7 +508,8 @@ def _finalizer_name_errors(finalizer: str, path: str, indexed_path: str) -> Erro
     return found
 
 
-def _validate_metadata_update(obj: JSONObject, old: JSONObject) -> Errors:
+def _validate_metadata_update(obj: JSONObject, old: JSONObject,
+                              known: KnownValid | None = None) -> Errors:
     """ObjectMeta on update: identity is immutable; a deleting object takes no new finalizers.
 
     Fields the server owns (resourceVersion, generation, creationTimestamp) are not
@@ -446,7 +533,7 @@ def _validate_metadata_update(obj: JSONObject, old: JSONObject) -> Errors:
             found.append(errors.forbidden(
                 "metadata.finalizers", "no new finalizers can be added if the object is being "
                 f"deleted, found new finalizers []string{{{shown}}}"))
-    found.extend(_validate_meta_common(meta))
+    found.extend(_validate_meta_common(meta, known))
     return found
 
 

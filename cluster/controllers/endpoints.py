@@ -290,11 +290,13 @@ class EndpointsController:
             self.controller.enqueue(key)
 
     def _pod_updated(self, old: dict[str, Any], new: dict[str, Any]) -> None:
-        if _relevant(old) == _relevant(new):
-            return
+        # The index lookup first: most pods belong to no Service, and then what changed
+        # about them (a status write, thousands a second) does not matter.
         keys = self.services_for(new)
         if objects.labels_of(old) != objects.labels_of(new):
             keys |= self.services_for(old)
+        if not keys or _relevant(old) == _relevant(new):
+            return
         for key in keys:
             self.controller.enqueue(key)
 

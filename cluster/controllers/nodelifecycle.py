@@ -274,6 +274,9 @@ class NodeLifecycleController:
         self._started_at = clock()
         self._first_seen: dict[tuple[str, str, str], float] = {}
         """When a taint without `timeAdded` was first seen, by (node, key, effect)."""
+        self._attention: dict[str, tuple[dict[str, Any], bool]] = {}
+        """Node name -> (the cached node object, whether its pods need a look), so that
+        each pod write does not re-read its node's conditions and taints."""
 
     async def start(self) -> None:
         if self._task is not None:
@@ -312,10 +315,17 @@ class NodeLifecycleController:
         name = str((pod.get("spec") or {}).get("nodeName") or "")
         node = self._nodes.get(name) if name else None
         if node is None:
+            self._attention.pop(name, None)
             return
-        if ready_status(node) != "True" or any(
+        seen = self._attention.get(name)
+        if seen is not None and seen[0] is node:
+            needs_look = seen[1]
+        else:
+            needs_look = ready_status(node) != "True" or any(
                 t.get("effect") == TaintEffect.NO_EXECUTE.value
-                for t in (node.get("spec") or {}).get("taints") or ()):
+                for t in (node.get("spec") or {}).get("taints") or ())
+            self._attention[name] = (node, needs_look)
+        if needs_look:
             self.controller.enqueue(name)
 
     # -- reconcile ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -168,7 +169,14 @@ class BaseRuntime:
         self.settings = settings or RuntimeSettings()
         self._clock = clock
         self._containers: dict[str, Container] = {}
+        self._ids = random.Random()
+        """Container ids: random, 64 hex digits as containerd's, and not secrets (an
+        `os.urandom` call per container was a measurable share of starting a pod)."""
         self._root: str | None = None
+        """The runtime's directory, once made (`_root_dir`)."""
+        self._root_name: str | None = None
+        """Its path, chosen at the first container: an in-process container (the `pause`
+        of a thousand pods) never writes a file, so nothing is made until something does."""
         self._isolation = self.settings.isolation
         self._probe_lock = asyncio.Lock()
         self._frozen_sandboxes: dict[int, list[Any]] = {}
@@ -318,9 +326,11 @@ class BaseRuntime:
         if iso.namespaces and pid is not None:
             full, cwd = isolation.enter_argv(pid, argv, workdir=container.workdir), "/"
         elif iso.namespaces:
+            self._root_dir()
             self._mountpoints += isolation.prepare_host(view)
             full, cwd = isolation.launch_argv(view, argv, workdir=container.workdir), "/"
         else:
+            self._root_dir()
             os.makedirs(view.tmp_dir, exist_ok=True)
             full, cwd = argv, isolation.degraded_workdir(view, container.workdir)
         try:
@@ -387,20 +397,34 @@ class BaseRuntime:
             raise base.ContainerNotFound(f'container "{container_id}" not found')
         return container
 
+    def _root_path(self) -> str:
+        """Where the runtime's directory is, or will be once `_root_dir` makes it.
+
+        The name is random (as `mkdtemp`'s), so no one can have put anything there first.
+        """
+        if self._root_name is None:
+            parent = self.settings.state_dir or tempfile.gettempdir()
+            self._root_name = os.path.join(parent,
+                                           f"redisha-{self.name}-{secrets.token_hex(8)}")
+        return self._root_name
+
     def _root_dir(self) -> str:
+        """The runtime's directory, made (private, as `mkdtemp` makes it) on first need."""
         if self._root is None:
             parent = self.settings.state_dir
             if parent is not None:
                 os.makedirs(parent, exist_ok=True)
-            self._root = tempfile.mkdtemp(prefix=f"redisha-{self.name}-", dir=parent)
+            path = self._root_path()
+            os.mkdir(path, 0o700)
+            self._root = path
         return self._root
 
     def _new_container(self, config: base.ContainerConfig, sandbox: base.PodSandbox, *,
                        argv: list[str], image: Any, private: bool,
                        in_process_only: bool) -> Container:
         """A registered record with its view, directory and log (files made lazily)."""
-        container_id = secrets.token_hex(32)
-        directory = os.path.join(self._root_dir(), "containers", container_id)
+        container_id = f"{self._ids.getrandbits(256):064x}"
+        directory = os.path.join(self._root_path(), "containers", container_id)
         view = isolation.ContainerView(
             hostname=sandbox.hostname, tmp_dir=os.path.join(directory, "tmp"),
             mounts=tuple(config.mounts),
@@ -439,6 +463,7 @@ class BaseRuntime:
         """Run `container.argv` as a real process group in the container's namespaces."""
 
         def command() -> tuple[list[str], str]:
+            self._root_dir()
             if iso.namespaces:
                 self._mountpoints.extend(isolation.prepare_host(container.view))
                 return (isolation.launch_argv(container.view, container.argv,

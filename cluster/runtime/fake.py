@@ -143,7 +143,7 @@ class FakeRuntime(containers.BaseRuntime):
             argv=argv, env=env, hostname=container.sandbox.hostname, sandbox=container.sandbox,
             view=container.view, output=output, cwd=cwd,
             stop_requested=stop or asyncio.Event(), clock=self._clock, stdin=stdin,
-            container_id=container.id)
+            container_id=container.id, prepare=self._root_dir)
 
     async def _exec(self, container: containers.Container, argv: list[str],
                     stdin: bytes | None, timeout: float | None) -> base.ExecResult:

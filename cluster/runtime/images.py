@@ -167,6 +167,9 @@ class ProgramContext:
     stdin: bytes = b""
     """Input given to `exec`; real processes' stdin is not passed to in-process programs."""
     container_id: str = ""
+    prepare: Callable[[], object] = field(default=lambda: None, repr=False)
+    """Makes the runtime's directory, where the container's private paths live, before
+    the program first reaches for a host path (the runtime makes it only when needed)."""
 
     def stdout(self, line: str) -> None:
         self.output("stdout", line)
@@ -176,6 +179,7 @@ class ProgramContext:
 
     def host_path(self, path: str) -> str:
         """The host path behind a container path (`/tmp/redis.conf`, a volume's file)."""
+        self.prepare()
         return self.view.host_path(path, self.cwd)
 
     def open(self, path: str, mode: str = "r", **kwargs: Any) -> IO[Any]:

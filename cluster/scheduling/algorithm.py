@@ -96,6 +96,11 @@ class Algorithm:
         self._next_start = 0
         self._prefer_checked = -1
         self._prefer_any = False
+        # The verdict over all nodes for one request profile (see `_whole_window`).
+        self._last_plain: tuple[int, int, int, int] | None = None
+        self._tracked: tuple[int, int, int, int] | None = None
+        self._tracked_static: _StaticFit | None = None
+        self._unfit: set[NodeInfo] = set()
 
     def schedule(self, pod: PodInfo) -> ScheduleResult:
         all_nodes = self.cache.node_list()
@@ -183,12 +188,19 @@ class Algorithm:
             # for this request profile (see `NodeInfo.fit_and_score`), chunk by chunk, and
             # only nodes that fall short go through the full filters, for exact reasons.
             profile = self._profile(pod)
+            whole = self._whole_window(static, profile, start, wanted)
+            if whole is not None:
+                window.feasible = whole
+                window.evaluated = len(whole)
+                window.memoized = True
+                self._next_start = (start + len(whole)) % count
+                return window
             while evaluated < count and len(feasible) < wanted:
                 chunk = rotated[evaluated:evaluated + wanted - len(feasible)]
                 evaluated += len(chunk)
                 fit = [n for n in chunk
                        if (n.memo_fits if n.memo_profile is profile
-                           else n.fit_and_score(profile))]
+                           else self._memoize(n, profile))]
                 if len(fit) < len(chunk):
                     for node in chunk:
                         if not node.memo_fits:
@@ -201,6 +213,52 @@ class Algorithm:
         self._next_start = (start + evaluated) % count
         return window
 
+    def _whole_window(self, static: _StaticFit, profile: tuple[int, int, int, int],
+                      start: int, wanted: int) -> list[NodeInfo] | None:
+        """The window itself, when every node passing the static filters fits `profile`;
+        None when some node does not (or the verdict is not kept yet): search as usual.
+
+        A run of pods with one request profile (a Deployment's replicas) keeps a verdict
+        over all the static nodes: which of them do not fit. Only the nodes touched since
+        the last pod (`SchedulerCache.touched`: the one a pod just landed on) are asked
+        again, so while every node fits, the window is a slice, not a walk over hundreds
+        of nodes. The result is the very list the search would build.
+        """
+        nodes = static.nodes
+        touched = self.cache.touched
+        if self._tracked is not profile or self._tracked_static is not static:
+            if self._last_plain is not profile:
+                # The first pod of a run: not worth a pass over every node yet.
+                self._last_plain = profile
+                self._tracked = None
+                return None
+            touched.clear()
+            self._unfit = {node for node in nodes if not node.fit_and_score(profile)}
+            self._tracked, self._tracked_static = profile, static
+        elif touched:
+            position, unfit = static.position, self._unfit
+            for node in touched:
+                if id(node) in position:
+                    if node.fit_and_score(profile):
+                        unfit.discard(node)
+                    else:
+                        unfit.add(node)
+            touched.clear()
+        if self._unfit:
+            return None
+        count = len(nodes)
+        end = start + wanted
+        if end <= count:
+            return nodes[start:end]
+        return nodes[start:] + nodes[:min(end - count, start)]
+
+    def _memoize(self, node: NodeInfo, profile: tuple[int, int, int, int]) -> bool:
+        """`node.fit_and_score(profile)`, dropping the kept verdict if it is for another
+        profile: the node's memo no longer matches it."""
+        if profile is not self._tracked:
+            self._tracked = None
+        return node.fit_and_score(profile)
+
     # -- scoring ----------------------------------------------------------------------------------
 
     def _select(self, pod: PodInfo, window: _Window) -> NodeInfo:
@@ -208,8 +266,14 @@ class Algorithm:
         feasible = window.feasible
         totals = self._score(pod, window)
         best = max(totals)
-        ties = list(itertools.compress(range(len(totals)), map(best.__eq__, totals)))
-        return feasible[ties[0] if len(ties) == 1 else self.rng.choice(ties)]
+        tied = totals.count(best)
+        if tied == 1:
+            return feasible[totals.index(best)]
+        # `rng.choice` over the tied indexes, without listing them all: the same draw
+        # picks the same one, found by walking only up to it.
+        nth = self.rng.choice(range(tied))
+        at = itertools.compress(range(len(totals)), map(best.__eq__, totals))
+        return feasible[next(itertools.islice(at, nth, None))]
 
     def score(self, pod: PodInfo, feasible: list[NodeInfo]) -> list[int]:
         """The weighted total of every plugin's normalised score for each of `feasible`."""
@@ -232,7 +296,7 @@ class Algorithm:
         if not window.memoized:
             for node in feasible:
                 if node.memo_profile is not profile:
-                    node.fit_and_score(profile)
+                    self._memoize(node, profile)
         totals = list(map(_MEMO_SCORE, feasible))
         hosts = self.cache.owner_nodes.get(pod.owner_uid) if pod.owner_uid else None
         if hosts:
@@ -264,13 +328,15 @@ class Algorithm:
             # Nothing was rejected, so the feasible nodes are the window itself, in order: a
             # host's index follows from its place in the static list, and only the owner's
             # few nodes are visited.
-            position, start = window.static.position, window.start
+            position_of, start = window.static.position.get, window.start
             size, evaluated = len(window.static.nodes), window.evaluated
             located = []
             for node in hosts.values():
-                at = position.get(id(node))
+                at = position_of(id(node))
                 if at is not None:
-                    index = (at - start) % size
+                    index = at - start
+                    if index < 0:
+                        index += size
                     if index < evaluated:
                         located.append((index, node.owners.get(owner, 0)))
         if located is None:

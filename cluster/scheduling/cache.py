@@ -12,14 +12,18 @@ field-selected informer of kube-scheduler drops them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
 
 from cluster.scheduling import resources
 from cluster.scheduling.constraints import PodAffinityTerm
-from cluster.scheduling.infos import NodeInfo, PodInfo
+from cluster.scheduling.infos import NodeInfo, PodInfo, PodShape
 
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
+SHAPE_CACHE_SIZE = 512
+"""Distinct pod specs whose parse is kept; more than this start over."""
 
 LabelPair = tuple[str, str]
 
@@ -48,6 +52,10 @@ class SchedulerCache:
         self._by_label: dict[LabelPair, dict[str, PodInfo]] = {}
         self._namespace_labels: dict[str, Mapping[str, str]] = {}
         self._schedulable: list[NodeInfo] | None = None
+        self._shapes: dict[tuple[str, bytes], PodShape] = {}
+        self.touched: set[NodeInfo] = set()
+        """Nodes whose memo was reset (a pod placed or gone, the node changed) since the
+        algorithm last looked: see `Algorithm`'s verdict over all nodes."""
 
     # -- nodes -----------------------------------------------------------------------------------
 
@@ -65,7 +73,7 @@ class SchedulerCache:
         name = (node.get("metadata") or {}).get("name", "")
         info = self.nodes.get(name)
         if info is None:
-            info = self.nodes[name] = NodeInfo(name)
+            info = self.nodes[name] = NodeInfo(name, touched=self.touched)
         before = info.static_state()
         capacity = (info.alloc_cpu, info.alloc_mem, info.alloc_pods, info.alloc_scalar)
         info.set_node(node, self.parser)
@@ -100,7 +108,24 @@ class SchedulerCache:
     # -- placed pods -----------------------------------------------------------------------------
 
     def pod_info(self, pod: dict[str, Any]) -> PodInfo:
-        return PodInfo(pod, self.parser)
+        """The pod's `PodInfo`, its spec parsed once per distinct spec (all the replicas
+        of a Deployment share one `PodShape`)."""
+        spec = pod.get("spec") or {}
+        namespace = (pod.get("metadata") or {}).get("namespace", "")
+        try:
+            # Keyed by the spec's exact content; nodeName is the pod's own, not its shape.
+            text = orjson.dumps({k: v for k, v in spec.items() if k != "nodeName"}
+                                if "nodeName" in spec else spec)
+        except TypeError:  # not plain JSON: parse it as it is
+            return PodInfo(pod, self.parser)
+        if b"null" in text:  # JSON writes NaN as null too: never let one pass for the other
+            return PodInfo(pod, self.parser)
+        shape = self._shapes.get((namespace, text))
+        if shape is None:
+            if len(self._shapes) >= SHAPE_CACHE_SIZE:
+                self._shapes.clear()
+            shape = self._shapes[(namespace, text)] = PodShape(spec, namespace, self.parser)
+        return PodInfo(pod, self.parser, shape)
 
     def assume(self, info: PodInfo, node_name: str) -> None:
         """Count `info` on `node_name` now; the binding is about to be written."""
@@ -173,7 +198,7 @@ class SchedulerCache:
     def _place(self, info: PodInfo) -> None:
         node = self.nodes.get(info.node_name)
         if node is None:
-            node = self.nodes[info.node_name] = NodeInfo(info.node_name)
+            node = self.nodes[info.node_name] = NodeInfo(info.node_name, touched=self.touched)
         node.add_pod(info)
         if info.owner_uid:
             self.owner_nodes.setdefault(info.owner_uid, {})[node.name] = node

@@ -10,7 +10,8 @@ the scheduler keep up with thousands of pods on a thousand nodes.
 from __future__ import annotations
 
 import enum
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from cluster.api import objects
 from cluster.scheduling import constraints, resources
@@ -70,25 +71,23 @@ def _host_ports(spec: Mapping[str, Any]) -> tuple[HostPort, ...]:
     return tuple(ports)
 
 
-class PodInfo:
-    """One pod's scheduling facts. Immutable except `labels`, `node_name` and `obj`."""
+_SHAPE_FIELDS = ("priority", "preempt_never", "milli_cpu", "memory", "scalar", "nonzero_cpu",
+                 "nonzero_mem", "host_ports", "tolerations", "node_selector", "required_node",
+                 "preferred_node", "required_affinity", "preferred_affinity", "required_anti",
+                 "preferred_anti", "has_pod_affinity", "static_key")
 
-    __slots__ = ("key", "uid", "namespace", "name", "labels", "node_name", "obj", "priority",
-                 "preempt_never", "milli_cpu", "memory", "scalar", "nonzero_cpu",
-                 "nonzero_mem", "owner_uid", "host_ports", "tolerations", "node_selector",
-                 "required_node", "preferred_node", "required_affinity", "required_anti",
-                 "preferred_affinity", "preferred_anti", "static_key", "has_pod_affinity")
 
-    def __init__(self, pod: dict[str, Any], parser: resources.QuantityParser) -> None:
-        m = pod.get("metadata") or {}
-        spec = pod.get("spec") or {}
-        self.obj = pod
-        self.namespace: str = m.get("namespace", "")
-        self.name: str = m.get("name", "")
-        self.key = f"{self.namespace}/{self.name}" if self.namespace else self.name
-        self.uid: str = m.get("uid", "")
-        self.labels: dict[str, str] = m.get("labels") or {}
-        self.node_name: str = spec.get("nodeName") or ""
+class PodShape:
+    """What a pod's spec (in its namespace) says to the scheduler, parsed once.
+
+    Every replica of a Deployment has the same spec, so `SchedulerCache` parses it once per
+    shape and stamps it onto each replica's `PodInfo`. Immutable, hence shareable.
+    """
+
+    __slots__ = _SHAPE_FIELDS
+
+    def __init__(self, spec: Mapping[str, Any], namespace: str,
+                 parser: resources.QuantityParser) -> None:
         priority = spec.get("priority")
         self.priority: int = priority if isinstance(priority, int) else 0
         self.preempt_never = spec.get("preemptionPolicy") == "Never"
@@ -99,8 +98,6 @@ class PodInfo:
         nonzero = resources.pod_requests(spec, parser, non_zero=True)
         self.nonzero_cpu = nonzero.milli_cpu
         self.nonzero_mem = nonzero.memory
-        owner = objects.controller_of(pod)
-        self.owner_uid: str = (owner or {}).get("uid") or ""
         self.host_ports = _host_ports(spec)
         self.tolerations = constraints.tolerations_of(spec)
         selector = spec.get("nodeSelector")
@@ -114,7 +111,7 @@ class PodInfo:
             node_affinity.get("preferredDuringSchedulingIgnoredDuringExecution"))
         pod_affinity = affinity.get("podAffinity") or {}
         anti = affinity.get("podAntiAffinity") or {}
-        ns = self.namespace
+        ns = namespace
         self.required_affinity = constraints.pod_affinity_terms(
             pod_affinity.get("requiredDuringSchedulingIgnoredDuringExecution"), ns)
         self.preferred_affinity = constraints.weighted_pod_affinity_terms(
@@ -129,6 +126,49 @@ class PodInfo:
         # filters; this key lets the algorithm reuse that verdict across a Deployment.
         self.static_key: tuple[Any, ...] = (self.tolerations, self.node_selector,
                                             self.required_node)
+
+
+class PodInfo:
+    """One pod's scheduling facts. Immutable except `labels`, `node_name` and `obj`."""
+
+    __slots__ = ("key", "uid", "namespace", "name", "labels", "node_name", "obj",
+                 "owner_uid") + _SHAPE_FIELDS
+
+    def __init__(self, pod: dict[str, Any], parser: resources.QuantityParser,
+                 shape: PodShape | None = None) -> None:
+        """`shape` is the pod's `PodShape` when the caller has it (parsed from this very
+        spec and namespace); otherwise it is parsed here."""
+        m = pod.get("metadata") or {}
+        spec = pod.get("spec") or {}
+        self.obj = pod
+        self.namespace: str = m.get("namespace", "")
+        self.name: str = m.get("name", "")
+        self.key = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        self.uid: str = m.get("uid", "")
+        self.labels: dict[str, str] = m.get("labels") or {}
+        self.node_name: str = spec.get("nodeName") or ""
+        owner = objects.controller_of(pod)
+        self.owner_uid: str = (owner or {}).get("uid") or ""
+        if shape is None:
+            shape = PodShape(spec, self.namespace, parser)
+        self.priority = shape.priority
+        self.preempt_never = shape.preempt_never
+        self.milli_cpu = shape.milli_cpu
+        self.memory = shape.memory
+        self.scalar = shape.scalar
+        self.nonzero_cpu = shape.nonzero_cpu
+        self.nonzero_mem = shape.nonzero_mem
+        self.host_ports = shape.host_ports
+        self.tolerations = shape.tolerations
+        self.node_selector = shape.node_selector
+        self.required_node = shape.required_node
+        self.preferred_node = shape.preferred_node
+        self.required_affinity = shape.required_affinity
+        self.preferred_affinity = shape.preferred_affinity
+        self.required_anti = shape.required_anti
+        self.preferred_anti = shape.preferred_anti
+        self.has_pod_affinity = shape.has_pod_affinity
+        self.static_key = shape.static_key
 
     def __repr__(self) -> str:
         return f"<PodInfo {self.key} node={self.node_name or '-'}>"
@@ -146,10 +186,13 @@ class NodeInfo:
                  "req_scalar", "nz_cpu", "nz_mem", "pods", "owners", "used_ports",
                  "prefer_no_schedule", "free_cpu", "free_mem", "free_pods", "free_nz_cpu",
                  "free_nz_mem", "cpu_divisor", "mem_divisor", "memo_profile", "memo_fits",
-                 "memo_score")
+                 "memo_score", "touched")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, touched: set["NodeInfo"] | None = None) -> None:
+        """`touched` is a set this node adds itself to whenever its memo is reset, so a
+        scheduler that keeps a verdict over all nodes knows which ones to look at again."""
         self.name = name
+        self.touched = touched
         self.node: dict[str, Any] | None = None
         self.labels: Mapping[str, str] = {}
         self.taints: tuple[Taint, ...] = ()
@@ -214,6 +257,8 @@ class NodeInfo:
 
     def _refresh(self) -> None:
         self.memo_profile = None
+        if self.touched is not None:
+            self.touched.add(self)
         self.free_cpu = self.alloc_cpu - self.req_cpu
         self.free_mem = self.alloc_mem - self.req_mem
         self.free_pods = self.alloc_pods - len(self.pods)

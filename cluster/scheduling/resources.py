@@ -13,7 +13,8 @@ demanding init container needs while it runs (plus the sidecars started before i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from cluster.api import quantity
 
