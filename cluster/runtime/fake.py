@@ -26,7 +26,7 @@ import sys
 import time
 from typing import Callable
 
-from cluster.runtime import base, containers, images, shim
+from cluster.runtime import base, containers, images, isolation, shim
 
 
 class ProgramRunner:
@@ -190,7 +190,12 @@ class FakeRuntime(containers.BaseRuntime):
         if directory is None:
             safe = re.sub(r"[^A-Za-z0-9_.-]", "_", image.name)
             directory = os.path.join(self._root_dir(), "shims", safe)
-            shim.install(directory, python=self._python, address=self._shims.address,
+            # The interpreter itself may sit under a /tmp the container's private /tmp hides
+            # (a virtualenv in /tmp): name it through the runtime's root, as the shims are.
+            python = self._python
+            if python == isolation.TMP or python.startswith(isolation.TMP + "/"):
+                python = f"/proc/{os.getpid()}/root{python}"
+            shim.install(directory, python=python, address=self._shims.address,
                          programs=sorted(image.programs))
             self._shim_dirs[image.name] = directory
         return directory
