@@ -532,6 +532,7 @@ class DeploymentController:
                                                  workers=self.settings.workers,
                                                  coalesce=self.settings.coalesce,
                                                  clock=monotonic)
+        self._rs_router = podcontrol.OwnerRouter(self.controller, KIND, self._enqueue_matching)
         self.deployments: informing.Informer | None = None
         self.replica_sets: informing.Informer | None = None
         self.pods: informing.Informer | None = None
@@ -549,8 +550,9 @@ class DeploymentController:
         self.pods = await self.informers.informer("pods", indexers=podcontrol.OWNERSHIP_INDEXERS)
         self._registrations = [
             reconciling.watch_into(self.deployments, self.controller),
-            self.replica_sets.add_handler(on_add=self._rs_added, on_update=self._rs_updated,
-                                          on_delete=self._rs_deleted),
+            self.replica_sets.add_handler(on_add=self._rs_router.added,
+                                          on_update=self._rs_router.updated,
+                                          on_delete=self._rs_router.deleted),
             self.pods.add_handler(on_delete=self._pod_deleted),
         ]
         self.controller.wait_for(self.replica_sets)
@@ -570,28 +572,6 @@ class DeploymentController:
             await asyncio.gather(task, return_exceptions=True)
 
     # -- event handlers: they only enqueue keys -------------------------------------------------
-
-    def _rs_added(self, rs: dict[str, Any]) -> None:
-        key = reconciling.owner_key(rs, KIND)
-        if key is not None:
-            self.controller.enqueue(key)
-        elif objects.controller_of(rs) is None and not objects.is_terminating(rs):
-            self._enqueue_matching(rs)
-
-    def _rs_updated(self, old: dict[str, Any], new: dict[str, Any]) -> None:
-        old_key = reconciling.owner_key(old, KIND)
-        new_key = reconciling.owner_key(new, KIND)
-        if old_key is not None and old_key != new_key:
-            self.controller.enqueue(old_key)
-        if new_key is not None:
-            self.controller.enqueue(new_key)
-        elif objects.controller_of(new) is None and (
-                objects.labels_of(old) != objects.labels_of(new)
-                or objects.controller_of(old) is not None):
-            self._enqueue_matching(new)
-
-    def _rs_deleted(self, rs: dict[str, Any]) -> None:
-        self.controller.enqueue_owner(rs, KIND)
 
     def _pod_deleted(self, pod: dict[str, Any]) -> None:
         """A Recreate rollout waits for the old pods to be gone: their going wakes it."""

@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Protocol, cast
 
+from cluster import reconciling
 from cluster.api import errors, objects, selectors
 from cluster.client import Client
 from cluster.events import EventRecorder
@@ -392,3 +393,41 @@ class RefManager:
     def _wrote(self, obj: dict[str, Any]) -> None:
         if self._on_write is not None:
             self._on_write(obj)
+
+
+class OwnerRouter:
+    """Routes a dependent's events to the owner that should look at them.
+
+    An owned object (a pod of a ReplicaSet, a ReplicaSet of a Deployment) wakes its
+    controller owner, the old one too when ownership moved; an orphan that appears or
+    changes its labels wakes every owner that could adopt it (`enqueue_matching`), as
+    kube-controller-manager's handlers do. Handlers only enqueue keys.
+    """
+
+    def __init__(self, controller: reconciling.Controller, owner_kind: str,
+                 enqueue_matching: Callable[[dict[str, Any]], None]) -> None:
+        self._controller = controller
+        self._kind = owner_kind
+        self._enqueue_matching = enqueue_matching
+
+    def added(self, obj: dict[str, Any]) -> None:
+        key = reconciling.owner_key(obj, self._kind)
+        if key is not None:
+            self._controller.enqueue(key)
+        elif objects.controller_of(obj) is None and not objects.is_terminating(obj):
+            self._enqueue_matching(obj)
+
+    def updated(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        old_key = reconciling.owner_key(old, self._kind)
+        new_key = reconciling.owner_key(new, self._kind)
+        if old_key is not None and old_key != new_key:
+            self._controller.enqueue(old_key)
+        if new_key is not None:
+            self._controller.enqueue(new_key)
+        elif objects.controller_of(new) is None and (
+                objects.labels_of(old) != objects.labels_of(new)
+                or objects.controller_of(old) is not None):
+            self._enqueue_matching(new)
+
+    def deleted(self, obj: dict[str, Any]) -> None:
+        self._controller.enqueue_owner(obj, self._kind)

@@ -185,6 +185,7 @@ class ReplicaSetController:
                                                  workers=self.settings.workers,
                                                  coalesce=self.settings.coalesce,
                                                  clock=monotonic)
+        self._pod_router = podcontrol.OwnerRouter(self.controller, KIND, self._enqueue_matching)
         self._replica_sets: informing.Informer | None = None
         self._pods: informing.Informer | None = None
         self._registrations: list[informing.HandlerRegistration] = []
@@ -200,8 +201,9 @@ class ReplicaSetController:
         self._pods = await self.informers.informer("pods", indexers=podcontrol.OWNERSHIP_INDEXERS)
         self._registrations = [
             reconciling.watch_into(self._replica_sets, self.controller),
-            self._pods.add_handler(on_add=self._pod_added, on_update=self._pod_updated,
-                                   on_delete=self._pod_deleted),
+            self._pods.add_handler(on_add=self._pod_router.added,
+                                   on_update=self._pod_router.updated,
+                                   on_delete=self._pod_router.deleted),
         ]
         self.controller.wait_for(self._pods)
         await self._replica_sets.start()
@@ -219,28 +221,6 @@ class ReplicaSetController:
             await asyncio.gather(task, return_exceptions=True)
 
     # -- event handlers: they only enqueue keys -------------------------------------------------
-
-    def _pod_added(self, pod: dict[str, Any]) -> None:
-        key = reconciling.owner_key(pod, KIND)
-        if key is not None:
-            self.controller.enqueue(key)
-        elif objects.controller_of(pod) is None and not objects.is_terminating(pod):
-            self._enqueue_matching(pod)
-
-    def _pod_updated(self, old: dict[str, Any], new: dict[str, Any]) -> None:
-        old_key = reconciling.owner_key(old, KIND)
-        new_key = reconciling.owner_key(new, KIND)
-        if old_key is not None and old_key != new_key:
-            self.controller.enqueue(old_key)
-        if new_key is not None:
-            self.controller.enqueue(new_key)
-        elif objects.controller_of(new) is None and (
-                objects.labels_of(old) != objects.labels_of(new)
-                or objects.controller_of(old) is not None):
-            self._enqueue_matching(new)
-
-    def _pod_deleted(self, pod: dict[str, Any]) -> None:
-        self.controller.enqueue_owner(pod, KIND)
 
     def _enqueue_matching(self, pod: dict[str, Any]) -> None:
         """An orphan appeared or changed: every ReplicaSet that could adopt it looks."""
