@@ -123,6 +123,8 @@ class Scheduler:
         self._pods: informer.Informer | None = None
         self._registrations: list[informer.HandlerRegistration] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._scheduled_events: "asyncio.Queue[tuple[dict[str, Any], str]] | None" = None
+        """Scheduled events waiting for the background writer (None until started)."""
 
     def _new_queue(self) -> queue.SchedulingQueue:
         return queue.SchedulingQueue(clock=self._clock,
@@ -151,9 +153,12 @@ class Scheduler:
         if self._own_factory:
             await factory.start()
         loop = asyncio.get_running_loop()
+        self._scheduled_events = asyncio.Queue()
         self._tasks = [
             loop.create_task(self._run([pods, nodes, namespaces]), name="scheduler"),
             loop.create_task(self._flush_loop(), name="scheduler flush"),
+            loop.create_task(self._event_writer(self._scheduled_events),
+                             name="scheduler events"),
         ]
 
     async def stop(self) -> None:
@@ -273,6 +278,11 @@ class Scheduler:
                 await asyncio.sleep(0)
                 slice_start = time.monotonic()
 
+    async def _event_writer(self, events: "asyncio.Queue[tuple[dict[str, Any], str]]") -> None:
+        while True:
+            pod, message = await events.get()
+            await self.recorder.normal(pod, REASON_SCHEDULED, message)
+
     async def _flush_loop(self) -> None:
         while True:
             await asyncio.sleep(self.settings.flush_check_period)
@@ -309,8 +319,13 @@ class Scheduler:
             return
         self.queue.done(key)
         self.scheduled += 1
-        await self.recorder.normal(pod, REASON_SCHEDULED,
-                                   f"Successfully assigned {info.namespace}/{info.name} to {node}")
+        # Like client-go's recorder, the event is written in the background: binding the
+        # next pod does not wait for the Event object of this one.
+        message = f"Successfully assigned {info.namespace}/{info.name} to {node}"
+        if self._scheduled_events is not None:
+            self._scheduled_events.put_nowait((pod, message))
+        else:
+            await self.recorder.normal(pod, REASON_SCHEDULED, message)
 
     async def _report_unschedulable(self, pod: dict[str, Any], message: str) -> None:
         """The `FailedScheduling` event, then the PodScheduled=False condition."""

@@ -169,7 +169,7 @@ async def test_pod_too_big_for_every_node_stays_pending_until_a_node_fits(env: E
     await env.add(node("node3", memory="16Gi"))
     await wait_for(lambda: env.bound("big"))
     assert env.node_of("big") == "node3"
-    assert len(env.events("big", "Scheduled")) == 1
+    await wait_for(lambda: len(env.events("big", "Scheduled")) == 1)  # written in the background
 
 
 async def test_deleting_a_bound_pod_frees_room_for_a_pending_one(env: Env, wait_for: WaitFor):
