@@ -10,79 +10,11 @@ from cluster.apiserver import APIServer
 from cluster.client import InProcessClient
 from cluster.kubectl.commands import CommandResult, Kubectl
 
+from tests.tutorial_manifests import SHARED_MANIFESTS, TUTORIAL_MANIFESTS  # noqa: F401
+
 T0 = 1_700_000_000.0
 """2023-11-14T22:13:20Z: every object in these tests is created at or after this moment."""
 
-SHARED_MANIFESTS = Path("/work/shared/tutorial/manifests")
-"""Where the tutorial's files live on a development machine."""
-
-TUTORIAL_MANIFESTS: dict[str, str] = {
-    'cache_v1alpha1_memcached.yaml': '''\
-apiVersion: cache.example.com/v1alpha1
-kind: Memcached
-metadata:
-  name: memcached-sample
-spec:
-  size: 1
-''',
-    'pod.yaml': '''\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: redis
-spec:
-  containers:
-  - name: redis
-    image: redis
-''',
-    'server.yaml': '''\
-apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: redis-sfs
-spec:
-  serviceName: redis-sfs
-  replicas: 2
-  selector:
-    matchLabels:
-      app: redis-sfs
-  template:
-    metadata:
-      labels:
-        app: redis-sfs
-    spec:
-      containers:
-      - name: redis-sfs
-        image: redis
-        command:
-          - bash
-          - "-c"
-          - |
-            set -ex
-            ordinal=`hostname | awk -F '-' '{print $NF}'`
-            if [[ $ordinal -eq 0 ]]; then
-              echo > /tmp/redis.conf
-            else
-              echo "slaveof redis-sfs-0.redis-sfs 6379" > /tmp/redis.conf
-            fi
-            redis-server /tmp/redis.conf
-''',
-    'service.yaml': '''\
-apiVersion: v1
-kind: Service
-metadata:
-  name: redis-sfs
-  labels:
-    app: redis-sfs
-spec:
-  clusterIP: None
-  ports:
-    - port: 6379
-      name: redis-sfs
-  selector:
-    app: redis-sfs
-''',
-}
 """The tutorial's manifests, verbatim (test_tutorial_manifests_match checks the copy)."""
 
 

@@ -14,52 +14,7 @@ from cluster.runtime.fake import FakeRuntime
 from cluster.runtime.images import ImageRegistry
 from redisha.server.image import redis_image
 
-SERVER_YAML = """
-apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: redis-sfs
-spec:
-  serviceName: redis-sfs
-  replicas: 2
-  selector:
-    matchLabels:
-      app: redis-sfs
-  template:
-    metadata:
-      labels:
-        app: redis-sfs
-    spec:
-      containers:
-      - name: redis-sfs
-        image: redis
-        command:
-          - bash
-          - "-c"
-          - |
-            set -ex
-            ordinal=`hostname | awk -F '-' '{print $NF}'`
-            if [[ $ordinal -eq 0 ]]; then
-              echo > /tmp/redis.conf
-            else
-              echo "slaveof redis-sfs-0.redis-sfs 6379" > /tmp/redis.conf
-            fi
-            redis-server /tmp/redis.conf
-"""
-
-SERVICE_YAML = """
-apiVersion: v1
-kind: Service
-metadata:
-  name: redis-sfs
-spec:
-  clusterIP: None
-  selector:
-    app: redis-sfs
-  ports:
-  - port: 6379
-"""
-
+from tests.tutorial_manifests import TUTORIAL_MANIFESTS
 
 def runtime(node: str, settings: containers.RuntimeSettings) -> base.Runtime:
     return FakeRuntime(ImageRegistry([redis_image(FAST)]), settings=settings)
@@ -70,7 +25,7 @@ async def test_the_tutorials_statefulset_replicates_through_cluster_dns() -> Non
     the headless Service exists, then syncs; exec redis-cli reaches the primary by name."""
     async with start_cluster(ClusterSettings.quick(nodes=2), runtime_factory=runtime) as cluster:
         client = cluster.client
-        await client.create(yaml.safe_load(SERVER_YAML), "default")
+        await client.create(yaml.safe_load(TUTORIAL_MANIFESTS["server.yaml"]), "default")
         pods: dict[str, Any] = {}
 
         async def running(name: str) -> bool:
@@ -96,7 +51,7 @@ async def test_the_tutorials_statefulset_replicates_through_cluster_dns() -> Non
 
         unable = "Unable to connect to MASTER: Resource temporarily unavailable"
         await wait_until(lambda: log().count(unable) >= 2, timeout=15, message=log())
-        await client.create(yaml.safe_load(SERVICE_YAML), "default")
+        await client.create(yaml.safe_load(TUTORIAL_MANIFESTS["service.yaml"]), "default")
         await wait_until(lambda: "MASTER <-> REPLICA sync: Finished with success" in log(),
                          timeout=15, message=log())
         result = await node_runtime.exec(container, [
