@@ -20,7 +20,7 @@ import posixpath
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Generic, Iterable, Mapping, Protocol, TypeVar
+from typing import IO, Any, Callable, Generic, Iterable, Mapping, Protocol, Sequence, TypeVar
 
 from cluster.runtime import base, isolation
 
@@ -227,3 +227,21 @@ class Pause:
 
 PAUSE = Image(name="pause", programs={"pause": Pause}, entrypoint=("/pause",))
 """Built into the fake runtime (`registry.k8s.io/pause:3.9` resolves to it too)."""
+
+
+def find_in(registries: Iterable["ImageRegistry[ImageT]"], ref: str) -> ImageT:
+    """The first registry's image matching `ref`; a containerd-worded pull error if none."""
+    for registry in registries:
+        image = registry.find(ref)
+        if image is not None:
+            return image
+    raise pull_error(ref)
+
+
+def command_line(command: Sequence[str], args: Sequence[str],
+                 entrypoint: Sequence[str]) -> list[str]:
+    """What a container runs: the pod's `command` (or the image's entrypoint), then `args`."""
+    argv = [*(command or entrypoint), *args]
+    if not argv:
+        raise base.ContainerError("no command specified")
+    return argv

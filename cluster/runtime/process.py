@@ -53,10 +53,7 @@ class ProcessRuntime(containers.BaseRuntime):
         self._bin_dirs: dict[str, str] = {}
 
     def _image(self, ref: str) -> ProcessImage:
-        image = self.images.find(ref) or self._builtins.find(ref)
-        if image is None:
-            raise images.pull_error(ref)
-        return image
+        return images.find_in((self.images, self._builtins), ref)
 
     async def pull_image(self, image: str) -> None:
         self._image(image)
@@ -64,9 +61,7 @@ class ProcessRuntime(containers.BaseRuntime):
     async def create_container(self, config: base.ContainerConfig,
                                sandbox: base.PodSandbox) -> str:
         image = self._image(config.image)
-        argv = [*(config.command or image.entrypoint), *config.args]
-        if not argv:
-            raise base.ContainerError("no command specified")
+        argv = images.command_line(config.command, config.args, image.entrypoint)
         iso = await self.isolation()
         bin_dir = self._bin_dir(image)
         container = self._new_container(config, sandbox, argv=argv, image=image,
