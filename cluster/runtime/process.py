@@ -4,11 +4,12 @@ Images map to real binaries on this machine (`ProcessImage`, registered by the
 composition root): image `redis` → entrypoint `redis-server`, programs
 `{"redis-server": "/usr/bin/redis-server", "redis-cli": "redis-cli"}`. A pod's `command`
 replaces the entrypoint and `args` are appended. Each image's programs are linked into a
-directory first on the container's PATH, so scripts find them too. The process runs in
-the container's namespaces (see `isolation`), its output goes line by line into the
-container log, stop is SIGTERM to its group then SIGKILL after the grace period,
-freeze/thaw is SIGSTOP/SIGCONT, and exec enters its namespaces with `nsenter`. A process
-killed by signal N exits 128+N.
+directory first on the container's PATH, so scripts find them too; an image's own small
+scripts (`ProcessImage.scripts`, wrappers like an entrypoint script) are written there
+too. The process runs in the container's namespaces (see `isolation`), its output goes
+line by line into the container log, stop is SIGTERM to its group then SIGKILL after the
+grace period, freeze/thaw is SIGSTOP/SIGCONT, and exec enters its namespaces with
+`nsenter`. A process killed by signal N exits 128+N.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class ProcessImage:
     entrypoint: tuple[str, ...] = ()
     programs: Mapping[str, str] = field(default_factory=dict)
     """Program name → binary path, or a name looked up on this machine's PATH."""
+    scripts: Mapping[str, str] = field(default_factory=dict)
+    """Program name → the text of an executable script (with its `#!` line), written into
+    the image's bin directory: the small wrappers an image ships, as the official images
+    ship their docker-entrypoint.sh. A script wins over a program of the same name."""
 
 
 PAUSE = ProcessImage(
@@ -84,8 +89,14 @@ class ProcessRuntime(containers.BaseRuntime):
             for name, binary in image.programs.items():
                 target = shutil.which(binary)
                 link = os.path.join(directory, os.path.basename(name))
-                if target is not None and not os.path.lexists(link):
+                if (target is not None and not os.path.lexists(link)
+                        and name not in image.scripts):
                     os.symlink(os.path.abspath(target), link)
+            for name, text in image.scripts.items():
+                path = os.path.join(directory, os.path.basename(name))
+                with open(path, "w") as script:
+                    script.write(text)
+                os.chmod(path, 0o755)
             self._bin_dirs[image.name] = directory
         return directory
 

@@ -1,0 +1,121 @@
+"""The real backend's `redis` image: this machine's redis-server and redis-cli in pods.
+
+Pods of the process runtime share the host's network: there is no network namespace,
+so no per-pod 127.0.0.1. Each pod has an address of its own instead (a loopback address
+127.X.Y.Z), and its hosts file, bind-mounted over /etc/hosts, maps the pod's hostname
+(and `localhost`) to it. The image's programs are therefore small shell wrappers around
+the machine's binaries that first read the pod's address from that file:
+
+- `redis-server [conf-file] [options]` binds to the pod's address only (two pods on one
+  node both listen on 6379) and makes its outgoing connections from it
+  (`bind-source-addr`, Redis 7), so the cluster network's partitions, which match source
+  addresses, cut replication links. As in the official image, protected mode is off
+  (a user's option may turn it back on) and the working directory, Redis' default `dir`,
+  is /data when a volume is mounted there, else the container's private /tmp: an
+  operator mounting its PVC at /data gets its RDB and AOF files there.
+- `redis-cli` and `redis-benchmark` connect to the pod's address unless told otherwise
+  (`-h`, `-u` or `-s` given by the user come later on the command line, so they win).
+
+A binary missing on this machine leaves its program out of the image, so a container
+asking for it fails the way runc says it (`executable file not found in $PATH`);
+`missing_binaries` and `install_hint` let the composition root refuse up front instead.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+from collections.abc import Sequence
+
+from cluster.runtime.process import ProcessImage
+
+REQUIRED = ("redis-server", "redis-cli")
+"""The binaries without which the real backend cannot run the tutorial."""
+
+DEBIAN_PACKAGES = {"redis-server": "redis-server", "redis-cli": "redis-tools",
+                   "redis-benchmark": "redis-tools"}
+"""Which Debian package ships each binary."""
+
+DATA_DIR = "/data"
+"""Where the official image's redis-server works (its WORKDIR), and where operators mount
+the PVC."""
+
+_POD_ADDRESS = r"""pod_ip=$(awk -v h="$(uname -n)" '
+    $1 !~ /:/ { for (i = 2; i <= NF; i++) if ($i == h) { print $1; exit } }' /etc/hosts)
+if [ -z "$pod_ip" ]; then
+    echo "{program}: this pod's address is not in /etc/hosts (no line for $(uname -n))" >&2
+    exit 1
+fi
+"""
+"""Sets `$pod_ip` from the pod's hosts file, which lists the pod's hostname at its IP."""
+
+
+def _pod_address(program: str) -> str:
+    return _POD_ADDRESS.replace("{program}", program)
+
+
+def server_script(binary: str) -> str:
+    """The `redis-server` wrapper around `binary`."""
+    b = shlex.quote(binary)
+    return f"""#!/bin/sh
+# redis-server of the real backend: {binary} bound to this pod's address.
+case "${{1-}}" in
+    -v|--version|-h|--help|--test-memory) exec {b} "$@" ;;
+esac
+{_pod_address("redis-server")}
+# A config file's relative path means the directory the user started in.
+case "${{1-}}" in
+    ''|-|/*|--*) ;;
+    *) first=$1; shift; set -- "$PWD/$first" "$@" ;;
+esac
+# Redis' default dir is the working directory: /data when a volume is mounted there
+# (the official image's WORKDIR), else the container's private /tmp, never the host's /.
+if [ "$PWD" = / ]; then
+    if mountpoint -q {DATA_DIR}; then cd {DATA_DIR}; else cd /tmp; fi
+fi
+case "${{1-}}" in
+    ''|--*) set -- --protected-mode no "$@" ;;
+    *) first=$1; shift; set -- "$first" --protected-mode no "$@" ;;
+esac
+exec {b} "$@" --bind "$pod_ip" --bind-source-addr "$pod_ip"
+"""
+
+
+def client_script(program: str, binary: str) -> str:
+    """A wrapper making `binary` (redis-cli, redis-benchmark) default to this pod's address."""
+    b = shlex.quote(binary)
+    return f"""#!/bin/sh
+# {program} of the real backend: {binary}, connecting to this pod's address by default.
+{_pod_address(program)}
+exec {b} -h "$pod_ip" "$@"
+"""
+
+
+def missing_binaries(names: Sequence[str] = REQUIRED) -> list[str]:
+    """Which of `names` are not on this machine's PATH."""
+    return [name for name in names if shutil.which(name) is None]
+
+
+def install_hint(missing: Sequence[str]) -> str:
+    """One line naming what is missing and the Debian packages that ship it."""
+    packages = sorted({DEBIAN_PACKAGES.get(name, name) for name in missing})
+    what = " and ".join(missing)
+    named = " and ".join(packages)
+    noun = "package" if len(packages) == 1 else "packages"
+    # Debian's redis-server depends on redis-tools; name both, as the apt line will.
+    apt = sorted({*packages, "redis-tools"} if "redis-server" in packages else packages)
+    return (f"{what} not found on PATH: install Debian's {named} {noun} "
+            f"(apt-get install -y {' '.join(apt)})")
+
+
+def redis_image() -> ProcessImage:
+    """The `redis` image: entrypoint `redis-server`, wrappers for the binaries found."""
+    scripts: dict[str, str] = {}
+    server = shutil.which("redis-server")
+    if server is not None:
+        scripts["redis-server"] = server_script(server)
+    for program in ("redis-cli", "redis-benchmark"):
+        binary = shutil.which(program)
+        if binary is not None:
+            scripts[program] = client_script(program, binary)
+    return ProcessImage(name="redis", entrypoint=("redis-server",), scripts=scripts)
