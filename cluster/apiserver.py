@@ -19,13 +19,15 @@ its write left alone: a status write or a binding copies no spec.
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import ipaddress
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, AsyncIterator, Callable
 
-from cluster.api import defaults, errors, names, objects, schema, validation
+from cluster.api import defaults, errors, names, objects, podio, schema, validation
 from cluster.api import patch as patching
 from cluster.api.resources import ResourceRegistry, ResourceType, UnknownResource
 from cluster.api.options import PatchType, PropagationPolicy
@@ -65,6 +67,7 @@ class APIServer:
         self._clock = clock
         self._rng = rng or random.Random()
         self._known_valid = validation.KnownValid()
+        self._node_connections: dict[str, podio.NodeConnection] = {}
         for crd in self.store.list(CRDS)[0]:
             self._register_crd(crd)
         for ns in self.settings.initial_namespaces:
@@ -642,6 +645,89 @@ class APIServer:
 
     def version(self) -> dict[str, str]:
         return dict(self.settings.server_version)
+
+    # -- pods/log and pods/exec: forwarded to the pod's kubelet ------------------------------
+
+    def register_node_connection(self, node_name: str, connection: podio.NodeConnection) -> None:
+        """Make `node_name`'s kubelet reachable for logs and exec (replaces an earlier one)."""
+        self._node_connections[node_name] = connection
+
+    def unregister_node_connection(self, node_name: str) -> None:
+        """The node's kubelet is gone: its pods' logs and exec fail to dial; no-op if absent."""
+        self._node_connections.pop(node_name, None)
+
+    def _pod_io_target(self, name: str, namespace: str | None, container: str | None
+                       ) -> tuple[dict[str, Any], str, str]:
+        """(pod, namespace, container) of a logs/exec request, as kube-apiserver settles
+        them: the pod must exist and the container must be named unless it is the only one."""
+        ns = namespace or "default"
+        pod = self.store.get(self.resolve("pods").key, ns, name)
+        return pod, ns, podio.validate_container(pod, container)
+
+    def _connection(self, node_name: str) -> tuple[podio.NodeConnection | None, str]:
+        """The node's kubelet (None when it does not answer) and the address it would
+        be dialled at; NotFound when no such node exists."""
+        node = self.store.get(self.resolve("nodes").key, "", node_name)
+        return self._node_connections.get(node_name), podio.node_address(node, node_name)
+
+    def pod_logs(self, name: str, namespace: str | None = None, *, container: str | None = None,
+                 previous: bool = False,
+                 tail_lines: int | None = None) -> builtins.list[podio.LogLine]:
+        """The retained lines of a container's current (or previous) attempt, the last
+        `tail_lines` of them. A pod not yet scheduled has no logs yet: kube-apiserver
+        answers with an empty stream rather than an error."""
+        pod, ns, chosen = self._pod_io_target(name, namespace, container)
+        podio.validate_tail_lines(name, tail_lines)
+        node_name = (pod.get("spec") or {}).get("nodeName")
+        if not node_name:
+            return []
+        connection, address = self._connection(node_name)
+        if connection is None:
+            raise podio.logs_unreachable(address, ns, name, chosen)
+        return podio.tail(connection.logs(ns, name, chosen, previous), tail_lines)
+
+    async def follow_pod_logs(self, name: str, namespace: str | None = None, *,
+                              container: str | None = None, previous: bool = False,
+                              tail_lines: int | None = None) -> AsyncIterator[podio.LogLine]:
+        """`pod_logs`, then every new line until the container attempt ends (`logs -f`).
+        Errors are raised by the first step of the iteration; cancel it to stop early."""
+        pod, ns, chosen = self._pod_io_target(name, namespace, container)
+        podio.validate_tail_lines(name, tail_lines)
+        node_name = (pod.get("spec") or {}).get("nodeName")
+        if not node_name:
+            return
+        connection, address = self._connection(node_name)
+        if connection is None:
+            raise podio.logs_unreachable(address, ns, name, chosen)
+        skip = 0
+        if tail_lines is not None:
+            # Counted in the same step as the follow starts (no await in between), so no
+            # line can be written between the count and the stream's first position.
+            skip = max(0, len(connection.logs(ns, name, chosen, previous)) - tail_lines)
+        stream = connection.follow(ns, name, chosen, previous)
+        async with contextlib.aclosing(stream):
+            async for line in stream:
+                if skip:
+                    skip -= 1
+                    continue
+                yield line
+
+    async def pod_exec(self, name: str, namespace: str | None = None, *,
+                       command: builtins.list[str], container: str | None = None,
+                       stdin: bytes | None = None,
+                       timeout: float | None = None) -> podio.ExecResult:
+        """Run `command` in a running container of the pod (`pods/exec`); TimeoutError
+        (the command killed) when `timeout` passes."""
+        pod, ns, chosen = self._pod_io_target(name, namespace, container)
+        node_name = (pod.get("spec") or {}).get("nodeName")
+        if not node_name:
+            raise errors.BadRequest(f"pod {name} does not have a host assigned")
+        if not command:
+            raise errors.BadRequest("you must specify at least one command for the container")
+        connection, address = self._connection(node_name)
+        if connection is None:
+            raise podio.exec_unreachable(address)
+        return await connection.exec(ns, name, chosen, list(command), stdin, timeout=timeout)
 
 
 def _spec_of(obj: dict[str, Any]) -> dict[str, Any]:

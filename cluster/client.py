@@ -13,16 +13,18 @@ treat them as read-only (`objects.clone` first if you must change one).
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Protocol
 
 from cluster.api import objects
 from cluster.api.options import PatchType, PropagationPolicy
+from cluster.api.podio import ExecResult, LogLine
 from cluster.api.watch import EventType, WatchEvent
 from cluster.api.resources import ResourceType
 
-__all__ = ["Client", "EventType", "InProcessClient", "ObjectList", "PatchType",
-           "PropagationPolicy", "Selector", "Watch", "WatchEvent"]
+__all__ = ["Client", "EventType", "ExecResult", "InProcessClient", "LogLine", "ObjectList",
+           "PatchType", "PropagationPolicy", "Selector", "Watch", "WatchEvent"]
 
 if TYPE_CHECKING:
     from cluster.apiserver import APIServer
@@ -117,6 +119,35 @@ class Client(Protocol):
         finalizers or foreground deletion hold it, marked with a deletionTimestamp."""
         ...
 
+    # Logs and exec (`pods/log`, `pods/exec`): the API server forwards them to the pod's
+    # kubelet. `container` may be left out only for a pod with one container (BadRequest
+    # `a container name must be specified for pod X, choose one of: [a b]` otherwise).
+    # Errors: NotFound for a missing pod; BadRequest for an unknown container, a container
+    # still waiting to start, or no previous attempt; a 500 `BackendUnreachable` when the
+    # pod's node has no kubelet answering.
+
+    async def pod_logs(self, name: str, namespace: str | None = None, *,
+                       container: str | None = None, previous: bool = False,
+                       tail_lines: int | None = None) -> builtins.list[LogLine]:
+        """The retained lines of the container's current (or `previous`) attempt, the last
+        `tail_lines` of them; none yet for a pod not scheduled."""
+        ...
+
+    def follow_pod_logs(self, name: str, namespace: str | None = None, *,
+                        container: str | None = None, previous: bool = False,
+                        tail_lines: int | None = None) -> AsyncIterator[LogLine]:
+        """`pod_logs`, then each new line until the container attempt ends; errors come
+        from the first step of the iteration; cancel (or close) it to stop early."""
+        ...
+
+    async def pod_exec(self, name: str, namespace: str | None = None, *,
+                       command: builtins.list[str], container: str | None = None,
+                       stdin: bytes | None = None, timeout: float | None = None) -> ExecResult:
+        """Run `command` in a running container; its exit code and output, whatever the
+        code. BadRequest `pod X does not have a host assigned` before scheduling;
+        TimeoutError (the command killed) when `timeout` passes."""
+        ...
+
 
 class InProcessClient:
     """`Client` over an `APIServer` in the same process and event loop.
@@ -180,6 +211,24 @@ class InProcessClient:
         return objects.clone(self._api.delete(
             resource, name, namespace, propagation_policy=propagation_policy,
             resource_version=resource_version, grace_period_seconds=grace_period_seconds))
+
+    async def pod_logs(self, name: str, namespace: str | None = None, *,
+                       container: str | None = None, previous: bool = False,
+                       tail_lines: int | None = None) -> builtins.list[LogLine]:
+        return self._api.pod_logs(name, namespace, container=container, previous=previous,
+                                  tail_lines=tail_lines)
+
+    def follow_pod_logs(self, name: str, namespace: str | None = None, *,
+                        container: str | None = None, previous: bool = False,
+                        tail_lines: int | None = None) -> AsyncIterator[LogLine]:
+        return self._api.follow_pod_logs(name, namespace, container=container,
+                                         previous=previous, tail_lines=tail_lines)
+
+    async def pod_exec(self, name: str, namespace: str | None = None, *,
+                       command: builtins.list[str], container: str | None = None,
+                       stdin: bytes | None = None, timeout: float | None = None) -> ExecResult:
+        return await self._api.pod_exec(name, namespace, command=command, container=container,
+                                        stdin=stdin, timeout=timeout)
 
     async def bind(self, name: str, namespace: str | None, node_name: str) -> dict[str, Any]:
         self._api.bind(name, namespace, node_name)

@@ -193,12 +193,15 @@ class EmbeddedCluster:
         self.runtimes[name] = runtime
         self.kubelets[name] = kubelet
         await kubelet.start()
+        # Logs and exec reach this kubelet only through the API server, as in Kubernetes.
+        self.api.register_node_connection(name, kubelet)
         return kubelet
 
     async def kill_node(self, name: str) -> None:
         """The fault: the node's kubelet stops heartbeating and its containers die.
         The node object stays; the node lifecycle controller notices the silence."""
         kubelet = self.kubelets.pop(name)
+        self.api.unregister_node_connection(name)
         await kubelet.kill()
         runtime = self.runtimes.pop(name)
         await runtime.close()
@@ -206,6 +209,7 @@ class EmbeddedCluster:
     async def stop(self) -> None:
         """Stop nodes, then the control plane, then the network; release the addresses."""
         for name in list(self.kubelets):
+            self.api.unregister_node_connection(name)
             with contextlib.suppress(Exception):
                 await self.kubelets.pop(name).stop()
         for name in list(self.runtimes):

@@ -25,8 +25,8 @@ It does what Kubernetes' kubelet does, on one event loop:
   broadcaster does, so that no pod waits on its events.
 - **Volumes** (with `volumes_dir`): emptyDir, configMap, secret, hostPath and
   PersistentVolumeClaim volumes become the runtime's mounts.
-- **Logs and exec** per container, current and previous attempt: the API the command
-  layer's `logs`/`exec` use.
+- **Logs and exec** per container, current and previous attempt: what the API server
+  forwards `pods/log` and `pods/exec` to (the kubelet is its node's `NodeConnection`).
 - **Faults**: `kill()` (the node dies: no more heartbeats, its containers die, nothing is
   written), `kill_pod_containers` (a crash), `freeze_pod`/`thaw_pod`.
 
@@ -51,12 +51,13 @@ import shutil
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cluster import podstatus, probes
 from cluster.api import errors, objects
+from cluster.api.podio import format_log_line, rfc3339_nano  # noqa: F401 - kept importable here
 from cluster.client import Client
 from cluster.events import EventRecorder, Severity
 from cluster.informer import Informer
@@ -215,23 +216,6 @@ def go_duration(seconds: float) -> str:
     if minutes:
         return f"{int(minutes)}m{text}"
     return text
-
-
-def rfc3339_nano(ts: float) -> str:
-    """Go's RFC3339Nano in UTC (trailing zeros of the fraction dropped), as
-    `kubectl logs --timestamps` prints it."""
-    whole = int(ts // 1)
-    nanos = round((ts - whole) * 1e9)
-    if nanos >= 1_000_000_000:
-        whole, nanos = whole + 1, nanos - 1_000_000_000
-    base_text = objects.format_time(whole)[:-1]
-    fraction = f"{nanos:09d}".rstrip("0")
-    return f"{base_text}.{fraction}Z" if fraction else base_text + "Z"
-
-
-def format_log_line(line: base.LogLine, *, timestamps: bool = False) -> str:
-    """One line as `kubectl logs` prints it, with `--timestamps` when asked."""
-    return f"{rfc3339_nano(line.time)} {line.text}" if timestamps else line.text
 
 
 def should_restart(restart_policy: str, exit_code: int) -> bool:
@@ -1559,7 +1543,7 @@ class Kubelet:
         return self.runtime.logs(self._log_source(namespace, pod, container, previous)).lines()
 
     async def follow(self, namespace: str, pod: str, container: str | None = None,
-                     previous: bool = False) -> AsyncIterator[base.LogLine]:
+                     previous: bool = False) -> AsyncGenerator[base.LogLine, None]:
         """Every retained line, then new ones until the attempt exits (`logs -f`)."""
         source = self._log_source(namespace, pod, container, previous)
         async for line in self.runtime.logs(source).follow():
@@ -1572,7 +1556,13 @@ class Kubelet:
         if not c.is_running:
             raise errors.BadRequest(
                 f'unable to upgrade connection: container not found ("{c.name}")')
-        return await self.runtime.exec(c.id, list(argv), stdin=stdin, timeout=timeout)
+        try:
+            return await self.runtime.exec(c.id, list(argv), stdin=stdin, timeout=timeout)
+        except base.ContainerError as e:
+            # The runtime could not start the command (say, no such binary): the kubelet
+            # answers the stream with an internal error, as it does for a failed CRI exec.
+            raise errors.APIError("Internal error occurred: error executing command in "
+                                  f"container: {e}") from None
 
     # -- faults -------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import Awaitable, Callable
 
 from cluster.api import errors
 from cluster.client import Client
-from cluster.kubectl import reading, writing
+from cluster.kubectl import reading, streaming, writing
 from cluster.kubectl.flags import Flag, FlagError, FlagKind, ParsedFlags, parse_flags
 from cluster.kubectl.manifests import ManifestError
 from cluster.kubectl.session import CommandError, Session, api_error_line, error_line
@@ -89,6 +89,19 @@ COMMAND_FLAGS: dict[str, tuple[Flag, ...]] = {
     "label": (Flag("overwrite", BOOL, default=False), _SELECTOR, _ALL),
     "version": (Flag("client", BOOL, default=False),),
     "api-resources": (Flag("namespaced", STR), _OUTPUT),
+    "logs": (
+        Flag("container", STR, "c"),
+        Flag("follow", BOOL, "f", False),
+        Flag("previous", BOOL, "p", False),
+        Flag("tail", INT, default=-1),
+        Flag("timestamps", BOOL, default=False),
+    ),
+    "exec": (
+        Flag("container", STR, "c"),
+        Flag("stdin", BOOL, "i", False),
+        Flag("tty", BOOL, "t", False),
+        Flag("quiet", BOOL, "q", False),
+    ),
 }
 """Each command's flags; `GLOBAL_FLAGS` are accepted everywhere."""
 
@@ -107,6 +120,8 @@ USAGE = {
     "label": "kubectl label [--overwrite] (TYPE NAME | TYPE/NAME) KEY_1=VAL_1 ... KEY_N=VAL_N",
     "version": "kubectl version [--client]",
     "api-resources": "kubectl api-resources [--namespaced=true|false] [-o name]",
+    "logs": "kubectl logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER] [--tail=N] [--timestamps]",
+    "exec": "kubectl exec (POD | TYPE/NAME) [-c CONTAINER] [-i] [-t] [-q] -- COMMAND [args...]",
 }
 
 
@@ -126,15 +141,18 @@ class Kubectl:
         self._server_version = server_version
 
     async def run(self, argv: list[str], *, out: Callable[[str], None] | None = None,
-                  err: Callable[[str], None] | None = None) -> CommandResult:
+                  err: Callable[[str], None] | None = None,
+                  stdin: bytes | None = None) -> CommandResult:
         """Run one command line (without or with a leading `kubectl`).
 
         `out` receives each stdout line as it is printed and `err` each stderr line; both
-        are also collected into the result. Cancelling the task stops a watch; the
-        cancellation propagates to the caller.
+        are also collected into the result. `stdin` is kubectl's standard input (what
+        `exec -i` forwards). Cancelling the task stops a watch or `logs -f`; the
+        cancellation propagates to the caller. The exit code is 0 or 1, except for `exec`,
+        which passes on the command's.
         """
         session = Session(self._client, self._clock, self._namespace, False,
-                          self._cwd or Path.cwd(), out=out, err=err)
+                          self._cwd or Path.cwd(), out=out, err=err, stdin=stdin)
         try:
             await self._dispatch(session, list(argv))
         except CommandError as e:
@@ -147,8 +165,8 @@ class Kubectl:
             session.fail(api_error_line(e))
         except Exception as e:  # noqa: BLE001 - nothing a user types may escape as a traceback
             session.fail(error_line(f"{type(e).__name__}: {e}"))
-        return CommandResult(1 if session.failed else 0, "".join(session.stdout),
-                             "".join(session.stderr))
+        code = 1 if session.failed else (session.exit_code or 0)
+        return CommandResult(code, "".join(session.stdout), "".join(session.stderr))
 
     async def _dispatch(self, s: Session, argv: list[str]) -> None:
         if argv and argv[0] == "kubectl":
@@ -186,6 +204,7 @@ class Kubectl:
             "api-resources": reading.api_resources, "create": writing.create,
             "run": writing.run, "apply": writing.apply, "delete": writing.delete,
             "scale": writing.scale, "label": writing.label,
+            "logs": streaming.logs, "exec": streaming.exec_command,
         }
         return handlers[command]
 

@@ -35,8 +35,13 @@ def error_line(message: str) -> str:
 
 
 def api_error_line(error: errors.APIError, context: str = "") -> str:
-    """`Error from server (NotFound): pods "x" not found`, optionally with a context."""
-    return f"Error from server ({error.reason.value}): {context}{error.message}"
+    """`Error from server (NotFound): pods "x" not found`, optionally with a context; a
+    Status without a reason (a failed dial to a kubelet) prints as `Error from server: ...`,
+    as kubectl does."""
+    reason = error.to_status().get("reason")
+    if not reason:
+        return f"Error from server: {context}{error.message}"
+    return f"Error from server ({reason}): {context}{error.message}"
 
 
 @dataclass(frozen=True)
@@ -59,9 +64,13 @@ class Session:
     cwd: Path
     out: Callable[[str], None] | None = None
     err: Callable[[str], None] | None = None
+    stdin: bytes | None = None
+    """What the caller gives as kubectl's standard input (`exec -i` forwards it)."""
     stdout: list[str] = field(default_factory=list)
     stderr: list[str] = field(default_factory=list)
     failed: bool = False
+    exit_code: int | None = None
+    """Set by a command whose exit code is not simply 0/1 (`exec` passes the command's on)."""
 
     def now(self) -> float:
         return self.clock()
@@ -78,6 +87,25 @@ class Session:
         if self.out is not None:
             for line in text[:-1].split("\n"):
                 self.out(line)
+
+    def write(self, text: str) -> None:
+        """Pass output through as it is (exec's stdout): no newline is added; `out` gets
+        each line, the last one even when unfinished."""
+        if not text:
+            return
+        self.stdout.append(text)
+        if self.out is not None:
+            for line in text.removesuffix("\n").split("\n"):
+                self.out(line)
+
+    def write_err(self, text: str) -> None:
+        """`write` for stderr (exec's stderr); not a failure."""
+        if not text:
+            return
+        self.stderr.append(text)
+        if self.err is not None:
+            for line in text.removesuffix("\n").split("\n"):
+                self.err(line)
 
     def warn(self, line: str) -> None:
         """A stderr line that is not a failure (`No resources found in ...`)."""

@@ -17,6 +17,9 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, Protocol
 
+# Defined with the API (pods/log, pods/exec answer with them); re-exported for runtimes.
+from cluster.api.podio import ExecResult as ExecResult, LogLine as LogLine
+
 
 class ContainerState(str, enum.Enum):
     CREATED = "created"
@@ -68,22 +71,6 @@ class ContainerStatus:
     started_at: float | None = None
     finished_at: float | None = None
     frozen: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    """One line a container wrote; `time` is wall-clock seconds (for `--timestamps`)."""
-
-    time: float
-    stream: str  # "stdout" | "stderr"
-    text: str
-
-
-@dataclass(frozen=True)
-class ExecResult:
-    exit_code: int
-    stdout: bytes
-    stderr: bytes
 
 
 @dataclass(frozen=True)
