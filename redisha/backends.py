@@ -31,6 +31,7 @@ from cluster.runtime.base import Runtime
 from cluster.runtime.fake import FakeRuntime
 from cluster.runtime.images import Image, ImageRegistry
 from cluster.runtime.process import ProcessImage, ProcessRuntime
+from redisha.samples.memcached import image as memcached
 from redisha.server import real
 from redisha.server.image import redis_image
 from redisha.server.server import ServerSettings
@@ -58,6 +59,7 @@ def fake_images(server_settings: ServerSettings | None = None) -> list[Image]:
     """
     return [
         redis_image(server_settings),
+        memcached.memcached_image(),
     ]
 
 
@@ -68,6 +70,7 @@ def real_images() -> list[ProcessImage]:
     """
     return [
         real.redis_image(),
+        memcached.process_image(),
     ]
 
 

@@ -50,7 +50,9 @@ fi
 """Sets `$pod_ip` from the pod's hosts file, which lists the pod's hostname at its IP."""
 
 
-def _pod_address(program: str) -> str:
+def pod_address(program: str) -> str:
+    """Shell lines setting `$pod_ip` for a wrapper named `program` (which names itself in
+    the error when the pod's address is missing). Other images' wrappers use it too."""
     return _POD_ADDRESS.replace("{program}", program)
 
 
@@ -62,7 +64,7 @@ def server_script(binary: str) -> str:
 case "${{1-}}" in
     -v|--version|-h|--help|--test-memory) exec {b} "$@" ;;
 esac
-{_pod_address("redis-server")}
+{pod_address("redis-server")}
 # A config file's relative path means the directory the user started in.
 case "${{1-}}" in
     ''|-|/*|--*) ;;
@@ -86,7 +88,7 @@ def client_script(program: str, binary: str) -> str:
     b = shlex.quote(binary)
     return f"""#!/bin/sh
 # {program} of the real backend: {binary}, connecting to this pod's address by default.
-{_pod_address(program)}
+{pod_address(program)}
 exec {b} -h "$pod_ip" "$@"
 """
 
