@@ -184,18 +184,19 @@ class EmbeddedCluster:
             self.scheduler,
         ]
 
-    async def add_node(self, name: str) -> Kubelet:
-        """Start one more node (a kubelet with its own runtime)."""
+    async def add_node(self, name: str, *, kubelet: KubeletSettings | None = None) -> Kubelet:
+        """Start one more node (a kubelet with its own runtime); `kubelet` gives this node
+        settings of its own (another capacity, say) instead of the cluster's."""
         assert self._runtime_settings is not None
         runtime = self._runtime_factory(name, self._runtime_settings)
-        kubelet = Kubelet(self.client, node_name=name, runtime=runtime, sandboxes=self.network,
-                          settings=self.settings.kubelet, clock=self._clock)
+        node = Kubelet(self.client, node_name=name, runtime=runtime, sandboxes=self.network,
+                       settings=kubelet or self.settings.kubelet, clock=self._clock)
         self.runtimes[name] = runtime
-        self.kubelets[name] = kubelet
-        await kubelet.start()
+        self.kubelets[name] = node
+        await node.start()
         # Logs and exec reach this kubelet only through the API server, as in Kubernetes.
-        self.api.register_node_connection(name, kubelet)
-        return kubelet
+        self.api.register_node_connection(name, node)
+        return node
 
     async def kill_node(self, name: str) -> None:
         """The fault: the node's kubelet stops heartbeating and its containers die.

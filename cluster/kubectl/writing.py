@@ -8,7 +8,9 @@ which ends the command with its one line.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from cluster.api import errors, names, objects
@@ -327,6 +329,49 @@ async def delete(s: Session, p: ParsedFlags) -> None:
                                       "separate argument when passing arguments in "
                                       "resource/name form"))
     grace = _grace_period(p)
+    pending: list[_Deleted] = []
+    try:
+        await _delete_targets(s, p, files, grace, pending)
+    finally:
+        # kubectl waits (`--wait`, the default) for what it deleted to be gone, so that a
+        # script's next line never sees a Terminating object; a force delete has no wait.
+        if p["wait"] and grace != 0:
+            await _wait_gone(s, pending)
+
+
+@dataclass(frozen=True)
+class _Deleted:
+    """An object a delete accepted but that may still exist (finalizers, grace)."""
+
+    rt: ResourceType
+    name: str
+    namespace: str | None
+    uid: str
+
+
+async def _wait_gone(s: Session, pending: list[_Deleted]) -> None:
+    """Poll until every object in `pending` is gone (or replaced by a namesake, a new uid).
+
+    Polling mirrors kubectl's own wait closely enough: deletion takes a grace period
+    measured in seconds, so a few milliseconds of latency are immaterial."""
+    interval = 0.01
+    while pending:
+        still = []
+        for d in pending:
+            try:
+                obj = await s.client.get(d.rt.key, d.name, d.namespace)
+            except errors.NotFound:
+                continue
+            if objects.meta(obj).get("uid") == d.uid:
+                still.append(d)
+        pending[:] = still
+        if pending:
+            await asyncio.sleep(interval)
+            interval = min(interval * 2, 0.2)
+
+
+async def _delete_targets(s: Session, p: ParsedFlags, files: list[str], grace: int | None,
+                          pending: list[_Deleted]) -> None:
     if files:
         for source, obj in _documents(s, files):
             if obj is None:
@@ -340,7 +385,7 @@ async def delete(s: Session, p: ParsedFlags) -> None:
                 s.fail(e.line)
                 continue
             await _delete_one(s, rt, objects.name_of(obj), namespace, grace,
-                              p["ignore-not-found"])
+                              p["ignore-not-found"], pending)
         return
     if not p.args:
         raise CommandError(error_line(
@@ -357,7 +402,7 @@ async def delete(s: Session, p: ParsedFlags) -> None:
                     "name cannot be provided when a selector is specified"))
             for name in target.names:
                 deleted += await _delete_one(s, target.rt, name, s.namespace_for(target.rt),
-                                             grace, p["ignore-not-found"])
+                                             grace, p["ignore-not-found"], pending)
             continue
         if not selecting:
             raise CommandError(error_line("resource(s) were provided, but no name was "
@@ -369,15 +414,17 @@ async def delete(s: Session, p: ParsedFlags) -> None:
         for obj in sorted(listed.items, key=lambda o: (objects.namespace_of(o),
                                                       objects.name_of(o))):
             deleted += await _delete_one(s, target.rt, objects.name_of(obj),
-                                         objects.namespace_of(obj) or None, grace, True)
+                                         objects.namespace_of(obj) or None, grace, True,
+                                         pending)
     if selecting and deleted == 0 and not s.failed:
         s.print("No resources found")
 
 
 async def _delete_one(s: Session, rt: ResourceType, name: str, namespace: str | None,
-                      grace: int | None, ignore_not_found: bool = False) -> int:
+                      grace: int | None, ignore_not_found: bool = False,
+                      pending: list[_Deleted] | None = None) -> int:
     try:
-        await s.client.delete(rt.key, name, namespace, grace_period_seconds=grace)
+        last = await s.client.delete(rt.key, name, namespace, grace_period_seconds=grace)
     except errors.NotFound as e:
         if not ignore_not_found:
             s.fail(api_error_line(e))
@@ -386,6 +433,8 @@ async def _delete_one(s: Session, rt: ResourceType, name: str, namespace: str | 
         s.fail(api_error_line(e))
         return 0
     s.print(printing.deleted_line(rt, name))
+    if pending is not None and objects.meta(last).get("deletionTimestamp"):
+        pending.append(_Deleted(rt, name, namespace, objects.meta(last).get("uid", "")))
     return 1
 
 

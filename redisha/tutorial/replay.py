@@ -169,14 +169,9 @@ class Replay:
         return await self.wait(f"pod {name} to be Running and Ready", ready, timeout)
 
     async def delete_pods(self, *names: str) -> CommandResult:
-        """`kubectl delete pod <names>`, returning once they are gone, as kubectl's
-        default `--wait=true` does (the command layer returns as soon as it asked)."""
-        result = await self.kubectl(f"delete pod {' '.join(names)}")
-
-        async def gone() -> bool:
-            return all([await self.pod(name) is None for name in names])
-        await self.wait(f"pod {', '.join(names)} to terminate", gone)
-        return result
+        """`kubectl delete pod <names>`: returns once they are gone (kubectl's default
+        `--wait=true`; a StatefulSet's namesake successor does not count as the same pod)."""
+        return await self.kubectl(f"delete pod {' '.join(names)}")
 
     async def eventually(self, command: str, predicate: Callable[[CommandResult], bool],
                          timeout: float | None = None) -> CommandResult:

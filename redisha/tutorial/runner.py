@@ -78,19 +78,11 @@ def select(numbers: Sequence[str] | None) -> tuple[Step, ...]:
 
 
 async def add_node(cluster: EmbeddedCluster, name: str, memory: str) -> None:
-    """Start node `name` with `memory` allocatable.
-
-    `EmbeddedCluster.add_node` builds the kubelet from the cluster's settings, so the
-    settings are swapped for the one call (the kubelet copies what it needs at once).
-    """
-    saved = cluster.settings
-    capacity = {**saved.kubelet.capacity, "memory": memory}
-    cluster.settings = dataclasses.replace(
-        saved, kubelet=dataclasses.replace(saved.kubelet, capacity=capacity, allocatable=None))
-    try:
-        await cluster.add_node(name)
-    finally:
-        cluster.settings = saved
+    """Start node `name` with `memory` allocatable."""
+    kubelet = cluster.settings.kubelet
+    capacity = {**kubelet.capacity, "memory": memory}
+    await cluster.add_node(name, kubelet=dataclasses.replace(kubelet, capacity=capacity,
+                                                               allocatable=None))
 
 
 async def play(cluster: EmbeddedCluster, steps: Sequence[Step], *, workdir: Path,
