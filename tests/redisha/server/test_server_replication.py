@@ -370,3 +370,49 @@ async def test_replicaof_an_unresolvable_host_logs_and_retries(net: PodNet) -> N
     assert await c.execute_command("ROLE") == [b"slave", b"nowhere.invalid", 6379, b"connect", -1]
     assert not pod.task.done()
     await c.aclose()
+
+
+async def info_until(pod: RedisPod, check, timeout: float = 5.0) -> dict:
+    """Poll `INFO replication` of `pod` until `check(info)` holds; fail at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        info = await replication_info(pod)
+        if check(info):
+            return info
+        assert time.monotonic() < deadline, info
+        await asyncio.sleep(0.01)
+
+
+async def test_a_replica_keeps_its_offset_after_its_primary_dies(trio) -> None:
+    """As Redis caches its master on link loss, the offsets stay those last processed."""
+    primary, a, _ = trio
+    p = await client(primary)
+    for i in range(10):
+        await p.set(f"k{i}", i)
+    offset = (await replication_info(primary))["master_repl_offset"]
+    await info_until(a, lambda info: info["slave_repl_offset"] == offset)
+    await p.aclose()
+    await primary.stop()
+    info = await info_until(a, lambda info: info["master_link_status"] == "down")
+    assert (info["slave_repl_offset"], info["master_repl_offset"]) == (offset, offset)
+
+
+async def test_offsets_advance_after_a_full_resync_from_a_restarted_primary(net: PodNet) -> None:
+    """A primary restarted empty gives its replica a full sync; later writes advance both
+    offsets, and the replica keeps them once that primary dies too."""
+    primary = await net.start("redis-0")
+    replica = await net.start("redis-1", "--replicaof", "redis-0.redis", "6379")
+    await synced(replica)
+    await primary.stop()
+    await info_until(replica, lambda info: info["master_link_status"] == "down")
+    primary = await net.start("redis-0")
+    await info_until(replica, lambda info: info["master_link_status"] == "up")
+    p = await client(primary)
+    await p.set("tutorial", "after-restart")
+    offset = (await replication_info(primary))["master_repl_offset"]
+    assert offset > 0
+    await info_until(replica, lambda info: info["slave_repl_offset"] == offset)
+    await p.aclose()
+    await primary.stop()
+    info = await info_until(replica, lambda info: info["master_link_status"] == "down")
+    assert (info["slave_repl_offset"], info["master_repl_offset"]) == (offset, offset)
