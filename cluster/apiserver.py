@@ -39,6 +39,18 @@ FOREGROUND_FINALIZER = "foregroundDeletion"
 ORPHAN_FINALIZER = "orphan"
 NAMESPACE_FINALIZER = "kubernetes"
 
+DNS_SERVICE_OFFSET = 10
+"""The cluster DNS Service's ClusterIP is the service CIDR's 10th address, as kubeadm
+makes it (10.96.0.10 in 10.96.0.0/16)."""
+
+
+def dns_service_ip(service_cidr: str) -> str:
+    """The ClusterIP kept for cluster DNS in `service_cidr`: never allocated to a Service
+    that does not ask for it by `spec.clusterIP` (the embedded cluster's DNS server
+    listens there)."""
+    network = ipaddress.ip_network(service_cidr, strict=False)
+    return str(network.network_address + DNS_SERVICE_OFFSET)
+
 
 @dataclass(frozen=True)
 class APIServerSettings:
@@ -246,6 +258,7 @@ class APIServer:
     def _allocate_cluster_ip(self) -> str:
         network = ipaddress.ip_network(self.settings.service_cidr, strict=False)
         used = {(s.get("spec") or {}).get("clusterIP") for s in self.store.list("services")[0]}
+        used.add(dns_service_ip(self.settings.service_cidr))
         for host in network.hosts():
             if str(host) not in used and not str(host).endswith(".0"):
                 return str(host)

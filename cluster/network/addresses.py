@@ -12,6 +12,10 @@ socket at `127.X.0.1:CLAIM_PORT`. The kernel is the lock: a second claimant's bi
 with EADDRINUSE, and it tries the next pair. The claim dies with the process, so a crashed
 cluster leaves nothing to clean up. `127.X.0.1` is never given to a pod.
 
+**Cluster DNS** listens on `127.X+1.0.10`, the service range's 10th address, as kube-dns
+gets 10.96.0.10 from kubeadm; the API server never allocates it to a Service that does
+not ask for it.
+
 **No per-address loopback** (macOS configures only 127.0.0.1 on lo0): claiming detects it by
 binding `127.X.0.2` and raises `LoopbackUnavailable`. A fallback onto distinct ports of
 127.0.0.1 would have to translate every (pod IP, port) pair for in-process programs, the
@@ -28,6 +32,8 @@ import random
 import socket
 from dataclasses import dataclass, field
 from typing import Self
+
+from cluster.apiserver import dns_service_ip
 
 CLAIM_PORT = 47_001
 """The port of the claim listener at `127.X.0.1`; fixed, so every claimant probes the same."""
@@ -70,6 +76,11 @@ class AddressRanges:
     def service_cidr(self) -> str:
         """Hand this to `APIServerSettings(service_cidr=...)`: ClusterIPs come from it."""
         return str(self.service_network)
+
+    @property
+    def dns_address(self) -> str:
+        """Where the cluster DNS server listens: the service range's 10th address."""
+        return dns_service_ip(self.service_cidr)
 
     @property
     def claim_address(self) -> str:

@@ -2,9 +2,14 @@
 
 One `ClusterNetwork` per embedded cluster. It watches Pods, Services and Endpoints through
 shared informers; handlers only note which Service groups (`ns/name`) changed, and one
-flush per loop iteration recomputes just those: their DNS records, the hosts files of the
-pods of their namespaces that use one, and the proxy's listeners and backends. Pods without
-`spec.subdomain` — almost all of them — never enter DNS and cost one dict lookup per event.
+flush per loop iteration recomputes just those: their DNS records and the proxy's listeners
+and backends. Pods without `spec.subdomain` — almost all of them — never enter DNS and cost
+one dict lookup per event.
+
+The DNS records are served to real processes by a DNS server on the service range's 10th
+address (port 53, so it needs root), named in every `ClusterFirst` pod's resolv.conf.
+Without it the hosts files of the pods carry their namespace's names instead and are
+rewritten as those change.
 
 Kubelets call `create_sandbox(pod)` before starting a pod's containers (then write
 `status.podIP` themselves) and `destroy_sandbox(uid)` once they are gone.
@@ -27,7 +32,10 @@ from cluster import client as client_mod
 from cluster import informer as informer_mod
 from cluster.api import objects
 from cluster.network import dns as dns_mod
+from cluster.network import resolv
 from cluster.network.addresses import AddressRanges, PodIPAllocator, claim_ranges
+from cluster.network.dns_server import DNS_PORT, DNSServer
+from cluster.network.dns_zone import ClusterZone
 from cluster.network.faults import Faults, KernelPartitions, Partition
 from cluster.network.proxy import ProxySettings, ServiceProxy
 from cluster.network.sandbox import Sandbox
@@ -63,7 +71,13 @@ class NetworkSettings:
     `nft` works here, True = required (start fails without it), False = in-process only."""
 
     hosts_dir: str | None = None
-    """Directory for per-pod hosts files; None makes (and later removes) a temporary one."""
+    """Directory for per-pod hosts files and resolv.confs; None makes (and later removes) a
+    temporary one."""
+
+    dns_server: bool | None = None
+    """Serve cluster DNS to real processes on UDP/TCP port 53 of the reserved address: None
+    = when the port can be bound (root), True = required (start fails without it), False =
+    off (the hosts files then list the cluster names)."""
 
     proxy: ProxySettings = field(default_factory=ProxySettings)
     """Tuning of the service proxy's forwarding."""
@@ -93,6 +107,8 @@ class ClusterNetwork:
         self.dns = dns_mod.DNSTable(domain=self.settings.cluster_domain)
         self.proxy = ServiceProxy(faults=self.faults, settings=self.settings.proxy,
                                   bind_source=self.pod_ips.__contains__)
+        self.dns_server: DNSServer | None = None
+        """The running DNS server; None before `start()` or when there is none."""
         self._owns_hosts_dir = self.settings.hosts_dir is None
         self._hosts_dir = self.settings.hosts_dir or tempfile.mkdtemp(prefix="redisha-hosts-")
         self._sandboxes: dict[str, Sandbox] = {}
@@ -119,6 +135,11 @@ class ClusterNetwork:
         return self.ranges.service_cidr
 
     @property
+    def dns_ip(self) -> str:
+        """The cluster DNS address (the service range's 10th, like kube-dns's 10.96.0.10)."""
+        return self.ranges.dns_address
+
+    @property
     def idle(self) -> bool:
         """No change noted by the informers is waiting to be applied."""
         return self._flush_handle is None and not self._dirty
@@ -134,6 +155,7 @@ class ClusterNetwork:
         """Register with the informers and start the proxy; does not wait for cache sync."""
         if self._pods is not None:
             return
+        await self._start_dns()
         self._setup_kernel()
         self._pods = await self.informers.informer(
             "pods", indexers={SUBDOMAIN_INDEX: _by_subdomain})
@@ -159,6 +181,9 @@ class ClusterNetwork:
             self._flush_handle = None
         self._dirty.clear()
         await self.proxy.stop()
+        if self.dns_server is not None:
+            await self.dns_server.stop()
+            self.dns_server = None
         for uid in list(self._sandboxes):
             self.destroy_sandbox(uid)
         if self._dying:
@@ -171,6 +196,23 @@ class ClusterNetwork:
             shutil.rmtree(self._hosts_dir, ignore_errors=True)
         if self._owns_ranges:
             self.ranges.close()
+
+    async def _start_dns(self) -> None:
+        wanted = self.settings.dns_server
+        if wanted is False or self.dns_server is not None:
+            return
+        server = DNSServer(ClusterZone(self.dns, self.dns_ip), self.dns_ip, DNS_PORT)
+        try:
+            await server.start()
+        except OSError as exc:
+            if wanted:
+                raise RuntimeError(f"cannot serve cluster DNS on {self.dns_ip}:{DNS_PORT}: "
+                                   f"{exc.strerror or exc}") from exc
+            log.warning("no cluster DNS server (%s:%d: %s): real processes get cluster "
+                        "names from their hosts files", self.dns_ip, DNS_PORT,
+                        exc.strerror or exc)
+            return
+        self.dns_server = server
 
     def _setup_kernel(self) -> None:
         wanted = self.settings.kernel_partitions
@@ -204,11 +246,17 @@ class ClusterNetwork:
             return sandbox
         ip = self.pod_ips.allocate(uid)
         namespace = objects.namespace_of(pod) or "default"
+        serving = self.dns_server is not None
+        dns_config = resolv.pod_dns_config(pod, namespace=namespace,
+                                           domain=self.settings.cluster_domain,
+                                           dns_ip=self.dns_ip if serving else None)
         sandbox = Sandbox(uid=uid, name=objects.name_of(pod), namespace=namespace,
                           hostname=dns_mod.pod_hostname(pod),
                           subdomain=dns_mod.pod_subdomain(pod), ip=ip, dns=self.dns,
                           faults=self.faults,
-                          hosts_path=os.path.join(self._hosts_dir, f"{uid}.hosts"))
+                          hosts_path=os.path.join(self._hosts_dir, f"{uid}.hosts"),
+                          resolv_path=os.path.join(self._hosts_dir, f"{uid}.resolv.conf"),
+                          dns_config=dns_config, names_in_hosts=not serving)
         self._sandboxes[uid] = sandbox
         self._by_namespace.setdefault(namespace, {})[uid] = sandbox
         return sandbox
@@ -310,6 +358,8 @@ class ClusterNetwork:
             if self.dns.set_group(namespace, name, records):
                 touched.add(namespace)
             self.proxy.sync((namespace, name), service, eps)
+        if self.dns_server is not None:
+            return  # hosts files hold no cluster names: nothing to rewrite
         for namespace in touched:
             for sandbox in list(self._by_namespace.get(namespace, {}).values()):
                 try:

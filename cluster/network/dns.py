@@ -3,8 +3,8 @@
 Records come in groups, one per Service (`<svc>.<ns>`):
 
 - the Service's own name, `<svc>.<ns>.svc.<domain>`: its ClusterIP, or for a headless
-  Service the IP of a ready endpoint (CoreDNS answers all of them; a name that must map to
-  one address — a hosts file line, a client connecting — takes the first);
+  Service the IPs of its ready endpoints (the DNS server answers all of them; a name that
+  must map to one address — a hosts file line, a client connecting — takes the first);
 - for a headless Service, one name per pod whose `spec.subdomain` names it:
   `<hostname>.<svc>.<ns>.svc.<domain>` → the pod's IP. The record exists only while the
   Service exists and the pod has an IP, so a StatefulSet pod is unreachable by that name
@@ -15,12 +15,14 @@ Lookups follow a pod's resolv.conf (`search <ns>.svc.<domain> svc.<domain> <doma
 `ndots:5`), so `<svc>`, `<svc>.<ns>`, `<pod>.<svc>` and the full names all resolve.
 
 `group_records` decides a group's records from the objects (pure); `DNSTable` holds them
-and answers lookups.
+and answers lookups — in-process ones (fake images, through their sandbox) and, through
+`dns_zone`/`dns_server`, real processes' queries over UDP.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +39,16 @@ class GroupRecords:
     """What `<svc>.<ns>.svc.<domain>` resolves to; None when nothing (no ready endpoint)."""
     pods: tuple[tuple[str, str], ...] = ()
     """(hostname, ip) for the pods under a headless Service, sorted by hostname."""
+    endpoint_ips: tuple[str, ...] = ()
+    """A headless Service's ready endpoint addresses, in order, without repeats: every A
+    record of its name (`service_ip` is the first); empty for a ClusterIP Service."""
+
+    @property
+    def service_ips(self) -> tuple[str, ...]:
+        """Every address the Service's own name resolves to."""
+        if self.endpoint_ips:
+            return self.endpoint_ips
+        return (self.service_ip,) if self.service_ip is not None else ()
 
 
 EMPTY = GroupRecords()
@@ -85,8 +97,9 @@ def group_records(service: dict[str, Any] | None, endpoints: dict[str, Any] | No
         ip = pod_ip(pod)
         if ip and pod_subdomain(pod) == name:
             hosts.setdefault(pod_hostname(pod), ip)
-    return GroupRecords(service_ip=ready[0] if ready else None,
-                        pods=tuple(sorted(hosts.items())))
+    unique = tuple(dict.fromkeys(ready))
+    return GroupRecords(service_ip=unique[0] if unique else None,
+                        pods=tuple(sorted(hosts.items())), endpoint_ips=unique)
 
 
 def is_ip(text: str) -> bool:
@@ -110,10 +123,13 @@ class HostsEntry:
 
 @dataclass
 class DNSTable:
-    """Every cluster name and its address; updated one Service group at a time."""
+    """Every cluster name and its addresses; updated one Service group at a time."""
 
     domain: str = DEFAULT_DOMAIN
-    _names: dict[str, str] = field(default_factory=dict)
+    serial: int = field(default_factory=lambda: int(time.time()))
+    """When the records last changed (Unix seconds): the SOA serial, as CoreDNS's
+    kubernetes plugin reports the time of the last change it saw."""
+    _names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _groups: dict[tuple[str, str], GroupRecords] = field(default_factory=dict)
     _by_namespace: dict[str, set[str]] = field(default_factory=dict)
 
@@ -147,15 +163,36 @@ class DNSTable:
         else:
             self._groups[key] = records
             self._by_namespace.setdefault(namespace, set()).add(service)
-            if records.service_ip is not None:
-                self._names[base] = records.service_ip
+            if records.service_ips:
+                self._names[base] = records.service_ips
             for hostname, ip in records.pods:
-                self._names[f"{hostname}.{base}"] = ip
+                self._names[f"{hostname}.{base}"] = (ip,)
+        self.serial = max(self.serial, int(time.time()))
         return True
 
     def lookup(self, fqdn: str) -> str | None:
-        """An exact name (no search list)."""
-        return self._names.get(fqdn.lower().rstrip("."))
+        """An exact name (no search list): its first address."""
+        found = self._names.get(fqdn.lower().rstrip("."))
+        return found[0] if found else None
+
+    def addresses(self, fqdn: str) -> tuple[str, ...]:
+        """Every address of an exact name (no search list); () when it has none."""
+        return self._names.get(fqdn.lower().rstrip("."), ())
+
+    def has_namespace(self, namespace: str) -> bool:
+        """Whether any Service of `namespace` has records (so `<ns>.svc.<domain>` exists)."""
+        return namespace in self._by_namespace
+
+    def reverse(self, ip: str) -> list[str]:
+        """The names whose address is `ip` (PTR records), Services first, sorted."""
+        services: list[str] = []
+        pods: list[str] = []
+        for (namespace, service), records in self._groups.items():
+            base = self.service_fqdn(namespace, service)
+            if not records.endpoint_ips and records.service_ip == ip:
+                services.append(base)
+            pods.extend(f"{hostname}.{base}" for hostname, pod in records.pods if pod == ip)
+        return sorted(services) + sorted(pods)
 
     def search_list(self, namespace: str) -> tuple[str, ...]:
         return (f"{namespace}.svc.{self.domain}", f"svc.{self.domain}", self.domain)
@@ -169,20 +206,21 @@ class DNSTable:
         if is_ip(name):
             return name
         if absolute:
-            return self._names.get(name)
+            return self.lookup(name)
         if name.count(".") >= NDOTS:
-            found = self._names.get(name)
+            found = self.lookup(name)
             if found is not None:
                 return found
         for suffix in self.search_list(namespace):
-            found = self._names.get(f"{name}.{suffix}")
+            found = self.lookup(f"{name}.{suffix}")
             if found is not None:
                 return found
-        return self._names.get(name)
+        return self.lookup(name)
 
     def namespace_entries(self, namespace: str) -> list[HostsEntry]:
         """Hosts-file lines for every name of `namespace`, with the short forms a pod of
-        that namespace would reach through its search list."""
+        that namespace would reach through its search list — only used when the cluster
+        runs no DNS server (then the hosts file is all a real process has)."""
         entries: list[HostsEntry] = []
         for service in sorted(self._by_namespace.get(namespace, ())):
             records = self._groups[(namespace, service)]

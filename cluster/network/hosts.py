@@ -1,16 +1,20 @@
-"""Per-pod hosts files: cluster DNS for real processes.
+"""Per-pod hosts files, as the kubelet manages a pod's /etc/hosts.
 
-A real program resolves names through glibc, not through our in-process DNS. The runtime
-bind-mounts a pod's hosts file over `/etc/hosts` in the container's mount namespace (the
-machine's own /etc/hosts is never edited), and the network keeps the file current. Because
-a bind mount pins the inode, the file is rewritten in place — same inode, new content,
-truncated after — never replaced by a rename.
+The runtime bind-mounts a pod's hosts file over `/etc/hosts` in the container's mount
+namespace (the machine's own /etc/hosts is never edited). The content is the kubelet's:
+the localhost and IPv6 lines, then the pod's own IP with its FQDN (when it has a subdomain)
+and hostname. Every other cluster name comes from the cluster DNS server through the pod's
+resolv.conf, so a name that does not exist yet fails as it does in Kubernetes.
 
-The layout follows the kubelet's managed hosts file, plus the cluster names of the pod's
-namespace with the short forms its search list would reach (a hosts file has no search
-list). `localhost` maps to the pod's own IP: a pod's servers listen on its address, so
-`redis-cli -h localhost` inside the pod must reach them there, as it would in a pod's own
-network namespace. Names of other namespaces are not listed.
+`localhost` maps to the pod's own IP: a pod's servers listen on its address, so `redis-cli
+-h localhost` inside the pod must reach them there, as it would in a pod's own network
+namespace.
+
+Only when the cluster runs no DNS server (not root, or turned off) does the file also list
+the cluster names of the pod's namespace, with the short forms its search list would reach
+(a hosts file has no search list); the network then keeps it current. Because a bind mount
+pins the inode, the file is rewritten in place — same inode, new content, truncated after —
+never replaced by a rename.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from cluster.network.dns import HostsEntry
 HEADER = "# Kubernetes-managed hosts file (redisha cluster DNS; rewritten in place).\n"
 
 
-def render_hosts(pod_ip: str, own_names: tuple[str, ...], entries: Iterable[HostsEntry]) -> str:
+def render_hosts(pod_ip: str, own_names: tuple[str, ...],
+                 entries: Iterable[HostsEntry] = ()) -> str:
     lines = [HEADER.rstrip("\n"),
              f"{pod_ip}\tlocalhost",
              "::1\tip6-localhost ip6-loopback",

@@ -1,8 +1,8 @@
 """A pod's sandbox: its address, name resolution and connections (`runtime.base.PodSandbox`).
 
 The cluster network creates one per pod. Fake images use it directly (`open_connection`,
-`start_server`, `resolve`); the process runtime hands real processes its IP and its hosts
-file. Every connection made or accepted here is a real loopback TCP connection bound to the
+`start_server`, `resolve`); the process runtime hands real processes its IP, its hosts
+file and its resolv.conf (which names the cluster DNS server). Every connection made or accepted here is a real loopback TCP connection bound to the
 pod's IP — so the peer sees who is calling, and partitions can tell the sides apart — with
 gated streams on top that stall under partitions and freezes (`cluster.network.streams`).
 """
@@ -20,6 +20,7 @@ from typing import Any
 from cluster.network import hosts
 from cluster.network.dns import DNSTable, is_ip
 from cluster.network.faults import Faults
+from cluster.network.resolv import DNSConfig
 from cluster.network.streams import (
     STREAM_LIMIT,
     Gate,
@@ -36,7 +37,13 @@ class Sandbox:
     """One pod's network identity; implements `cluster.runtime.base.PodSandbox`."""
 
     def __init__(self, *, uid: str, name: str, namespace: str, hostname: str, subdomain: str,
-                 ip: str, dns: DNSTable, faults: Faults, hosts_path: str) -> None:
+                 ip: str, dns: DNSTable, faults: Faults, hosts_path: str,
+                 resolv_path: str | None = None, dns_config: DNSConfig | None = None,
+                 names_in_hosts: bool = True) -> None:
+        """`dns_config` (written to `resolv_path`) is what the pod's real processes resolve
+        with; None leaves them the machine's resolv.conf. `names_in_hosts` lists the
+        namespace's cluster names in the hosts file too — for clusters without a DNS
+        server, where the hosts file is all a real process has."""
         self.uid = uid
         self.name = name
         self._namespace = namespace
@@ -48,6 +55,10 @@ class Sandbox:
         self._hosts_path = hosts_path
         self._hosts_written: str | None = None
         """Last content written; None until someone asked for the hosts file."""
+        self._resolv_path = resolv_path
+        self._dns_config = dns_config if resolv_path is not None else None
+        self._resolv_written = False
+        self._names_in_hosts = names_in_hosts
         self._servers: list[asyncio.base_events.Server] = []
         self._transports: weakref.WeakSet[asyncio.Transport] = weakref.WeakSet()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -108,12 +119,15 @@ class Sandbox:
 
     def hosts_content(self) -> str:
         own = (self.fqdn, self._hostname) if self.subdomain else (self._hostname,)
-        return hosts.render_hosts(self._ip, tuple(n for n in own if n),
-                                  self._dns.namespace_entries(self._namespace))
+        entries = self._dns.namespace_entries(self._namespace) if self._names_in_hosts else ()
+        return hosts.render_hosts(self._ip, tuple(n for n in own if n), entries)
 
     def refresh_hosts(self, *, force: bool = False) -> bool:
-        """Rewrite the hosts file if it is in use and its content changed; True if written."""
+        """Rewrite the hosts file if it is in use and its content changed; True if written.
+        (Without cluster names in it, the content never changes after the first write.)"""
         if self._destroyed or (self._hosts_written is None and not force):
+            return False
+        if self._hosts_written is not None and not self._names_in_hosts:
             return False
         content = self.hosts_content()
         if content == self._hosts_written:
@@ -121,6 +135,22 @@ class Sandbox:
         hosts.write_in_place(self._hosts_path, content)
         self._hosts_written = content
         return True
+
+    @property
+    def dns_config(self) -> DNSConfig | None:
+        """The pod's resolver configuration; None when it uses the machine's."""
+        return self._dns_config
+
+    @property
+    def resolv_conf(self) -> str | None:
+        """This pod's /etc/resolv.conf (written on first use); None when the pod uses the
+        machine's own (dnsPolicy Default, or no cluster DNS server)."""
+        if self._destroyed or self._dns_config is None or self._resolv_path is None:
+            return None
+        if not self._resolv_written:
+            hosts.write_in_place(self._resolv_path, self._dns_config.render())
+            self._resolv_written = True
+        return self._resolv_path
 
     # -- connections -----------------------------------------------------------------------
 
@@ -197,7 +227,8 @@ class Sandbox:
     # -- teardown --------------------------------------------------------------------------
 
     def destroy(self) -> None:
-        """Close the pod's listeners and connections and forget its faults and hosts file."""
+        """Close the pod's listeners and connections; forget its faults and remove its
+        hosts file and resolv.conf."""
         if self._destroyed:
             return
         self._destroyed = True
@@ -210,8 +241,11 @@ class Sandbox:
             task.cancel()
         self._held.clear()
         self._faults.set_frozen(self._ip, False)
-        if self._hosts_written is not None:
+        written = [self._hosts_path] if self._hosts_written is not None else []
+        if self._resolv_written and self._resolv_path is not None:
+            written.append(self._resolv_path)
+        for path in written:
             try:
-                os.unlink(self._hosts_path)
+                os.unlink(path)
             except FileNotFoundError:
                 pass

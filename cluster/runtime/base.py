@@ -78,7 +78,7 @@ class Isolation:
     """How well a runtime can isolate containers on this machine (probed once).
 
     With Linux mount and UTS namespaces each container sees its pod's hostname, a private
-    `/tmp` and the cluster's `/etc/hosts`. Without them (not root, no `unshare`) real
+    `/tmp` and the pod's `/etc/hosts` and `/etc/resolv.conf`. Without them (not root, no `unshare`) real
     processes share the host's `/tmp` and hostname and only get `TMPDIR`/`HOSTNAME` of
     their own: the kubelet reports `detail` as a Warning event on the pods it starts.
     """
@@ -153,7 +153,13 @@ class PodSandbox(Protocol):
 
     @property
     def hosts_file(self) -> str | None:
-        """Path of an /etc/hosts kept current with cluster names, for real processes."""
+        """Path of the pod's /etc/hosts (localhost, the pod's own names), for real processes."""
+        ...
+
+    @property
+    def resolv_conf(self) -> str | None:
+        """Path of the pod's /etc/resolv.conf, naming the cluster DNS server (as the kubelet
+        writes one for `dnsPolicy: ClusterFirst`); None leaves the machine's own."""
         ...
 
 

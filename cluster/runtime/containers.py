@@ -430,6 +430,7 @@ class BaseRuntime:
             mounts=tuple(config.mounts),
             # Only real processes read it; asking makes the network write the file.
             hosts_file=None if in_process_only else sandbox.hosts_file, private=private,
+            resolv_conf=None if in_process_only else sandbox.resolv_conf,
             rootfs=os.path.join(directory, "rootfs") if in_process_only else None)
         container = Container(
             id=container_id, config=config, sandbox=sandbox, argv=tuple(argv), view=view,

@@ -147,6 +147,7 @@ class FakeRuntime(containers.BaseRuntime):
             # An in-process container: give the real command what a shell container has.
             iso = await self.isolation()
             view = dataclasses.replace(container.view, hosts_file=container.sandbox.hosts_file,
+                                       resolv_conf=container.sandbox.resolv_conf,
                                        private=iso.namespaces, rootfs=None)
             shim_dir = await self._shim_dir(container.image)
             env = self._process_env(container, iso, bin_dirs=[shim_dir],

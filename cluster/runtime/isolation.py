@@ -7,9 +7,11 @@ With namespaces (root, `unshare` works; probed once per runtime by `probe`):
 - **/tmp**: a private, writable directory — on the host, `<state>/containers/<id>/tmp`,
   so the runtime and the fake programs read the same files — bind-mounted over /tmp in a
   mount namespace of its own. Each container attempt starts with an empty /tmp.
-- **/etc/hosts**: the sandbox's `hosts_file` (kept current by the cluster network), bind-
-  mounted, so real programs resolve cluster names. The network must rewrite that file in
-  place: a bind mount pins the inode, so a file renamed over it would not be seen.
+- **/etc/hosts** and **/etc/resolv.conf**: the sandbox's `hosts_file` (the pod's own
+  names) and `resolv_conf` (the cluster DNS server and the pod's search list), bind-
+  mounted, so real programs resolve cluster names as in a pod. The network must rewrite
+  those files in place: a bind mount pins the inode, so a file renamed over it would not
+  be seen.
 - **volumes** (`base.Mount`): bind-mounted at their container paths (read-only when asked).
   A mount point missing on the host is created there (an empty directory or file) and
   removed again when the runtime closes.
@@ -21,7 +23,7 @@ a container that runs only in-process programs also gets a private "writable lay
 every other path, since nothing real has to agree with it.
 
 Without namespaces (degraded, and reported by `base.Isolation`): real processes share the
-host's `/tmp`, `/etc/hosts` and hostname; they get `TMPDIR=<private dir>` and
+host's `/tmp`, `/etc/hosts`, `/etc/resolv.conf` and hostname; they get `TMPDIR=<private dir>` and
 `HOSTNAME=<pod>`, and a `hostname` command that prints `$HOSTNAME`; volumes are seen by
 in-process programs only.
 
@@ -41,6 +43,7 @@ from cluster.runtime import base
 
 TMP = "/tmp"
 HOSTS = "/etc/hosts"
+RESOLV_CONF = "/etc/resolv.conf"
 
 UNSHARE = ("unshare", "--mount", "--uts", "--propagation", "private", "--")
 SHELL = "/bin/sh"
@@ -88,6 +91,8 @@ class ContainerView:
     hosts_file: str | None = None
     private: bool = True
     """False for real processes without namespaces: they see the host's /tmp and /etc/hosts."""
+    resolv_conf: str | None = None
+    """The pod's resolv.conf; None = the host's."""
     rootfs: str | None = None
     """Host directory holding every other path (in-process-only containers); None = the
     host's own paths."""
@@ -104,6 +109,8 @@ class ContainerView:
         if self.private:
             if full == HOSTS and self.hosts_file:
                 return self.hosts_file
+            if full == RESOLV_CONF and self.resolv_conf:
+                return self.resolv_conf
             rest = _under(full, TMP)
             if rest is not None:
                 return posixpath.join(self.tmp_dir, rest) if rest else self.tmp_dir
@@ -181,6 +188,10 @@ def launch_argv(view: ContainerView, argv: list[str] | tuple[str, ...], *,
     steps = ["set -e", f"printf %s {q(view.hostname)} > /proc/sys/kernel/hostname"]
     if view.hosts_file and os.path.exists(view.hosts_file):
         steps.append(f"mount --bind {q(view.hosts_file)} {HOSTS}")
+    if view.resolv_conf and os.path.exists(view.resolv_conf):
+        # A host without the file (or with a dangling symlink there) keeps its resolver.
+        steps.append(f"if [ -e {RESOLV_CONF} ]; then "
+                     f"mount --bind {q(view.resolv_conf)} {RESOLV_CONF}; fi")
     for mount in view.mounts:
         rest = _under(mount.container_path, TMP)
         target = mount.container_path if rest is None else posixpath.join(view.tmp_dir, rest)

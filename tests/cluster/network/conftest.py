@@ -4,7 +4,8 @@ kubelet and the endpoints controller would (neither is involved here)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +58,7 @@ class Net:
                                          "metadata": {"name": name, "namespace": namespace},
                                          "spec": spec}, namespace)
 
-    async def endpoints(self, name: str, ready: list[Sandbox], *, not_ready: list[Sandbox] = (),
+    async def endpoints(self, name: str, ready: list[Sandbox], *, not_ready: Sequence[Sandbox] = (),
                         port: int = 7000, port_name: str = "",
                         namespace: str = "default") -> dict[str, Any]:
         """Create or replace the Endpoints object, as the endpoints controller would."""
@@ -79,14 +80,15 @@ class Net:
         return await self.client.update(body)
 
 
-@pytest.fixture
-async def net() -> AsyncIterator[Net]:
+@contextlib.asynccontextmanager
+async def started_net(*, dns_server: bool | None = None) -> AsyncIterator[Net]:
+    """An API server and a started ClusterNetwork on freshly claimed ranges."""
     ranges = claim_ranges()
     api = APIServer(settings=APIServerSettings(service_cidr=ranges.service_cidr))
     client = InProcessClient(api)
     factory = InformerFactory(client, settings=FAST_INFORMERS)
-    network = ClusterNetwork(client, factory, ranges=ranges,
-                             settings=NetworkSettings(kernel_partitions=False))
+    network = ClusterNetwork(client, factory, ranges=ranges, settings=NetworkSettings(
+        kernel_partitions=False, dns_server=dns_server))
     await network.start()
     await factory.start()
     assert await factory.wait_for_cache_sync(5)
@@ -96,6 +98,20 @@ async def net() -> AsyncIterator[Net]:
         await network.stop()
         await factory.stop()
         ranges.close()
+
+
+@pytest.fixture
+async def net() -> AsyncIterator[Net]:
+    """The network as an embedded cluster runs it (a DNS server when running as root)."""
+    async with started_net() as built:
+        yield built
+
+
+@pytest.fixture
+async def net_without_dns() -> AsyncIterator[Net]:
+    """A network with no DNS server: hosts files carry the cluster names."""
+    async with started_net(dns_server=False) as built:
+        yield built
 
 
 async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

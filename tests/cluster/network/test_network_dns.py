@@ -1,4 +1,4 @@
-"""Cluster DNS: in-process resolution from a sandbox, and per-pod hosts files."""
+"""Cluster DNS: in-process resolution from a sandbox, and hosts files without a DNS server."""
 
 from __future__ import annotations
 
@@ -99,8 +99,11 @@ async def test_localhost_and_own_hostname_are_the_pod_ip(net: Net) -> None:
     assert pod.resolve("127.0.0.1") == "127.0.0.1"
 
 
-async def test_hosts_file_is_rewritten_in_place(net: Net, wait_for: WaitFor) -> None:
-    """The hosts file keeps its inode and gains the records as the Service appears."""
+async def test_hosts_file_is_rewritten_in_place(net_without_dns: Net, wait_for: WaitFor) -> None:
+    """Without a DNS server the hosts file keeps its inode and gains the records as the
+    Service appears."""
+    net = net_without_dns
+    assert net.network.dns_server is None
     primary = await net.pod("redis-sfs-0", subdomain="redis-sfs")
     replica = await net.pod("redis-sfs-1", subdomain="redis-sfs")
     path = replica.hosts_file
@@ -129,8 +132,10 @@ async def test_hosts_file_is_rewritten_in_place(net: Net, wait_for: WaitFor) -> 
     assert os.stat(path).st_ino == inode
 
 
-async def test_hosts_file_untouched_by_other_namespaces(net: Net, wait_for: WaitFor) -> None:
+async def test_hosts_file_untouched_by_other_namespaces(net_without_dns: Net,
+                                                       wait_for: WaitFor) -> None:
     """A Service in another namespace neither appears in nor rewrites a pod's hosts file."""
+    net = net_without_dns
     pod = await net.pod("p")
     path = pod.hosts_file
     assert path is not None
@@ -155,9 +160,10 @@ async def test_hosts_file_removed_with_sandbox(net: Net) -> None:
     pytest.param({"metadata": {"name": "s"}, "spec": {"clusterIP": "127.3.0.1"}}, None,
                  dns.GroupRecords(service_ip="127.3.0.1"), id="cluster-ip"),
     pytest.param({"metadata": {"name": "s"}, "spec": {"clusterIP": "None"}},
-                 {"subsets": [{"addresses": [{"ip": "127.2.0.9"}],
-                               "notReadyAddresses": [{"ip": "127.2.0.3"}]}]},
-                 dns.GroupRecords(service_ip="127.2.0.9",
+                 {"subsets": [{"addresses": [{"ip": "127.2.0.9"}, {"ip": "127.2.0.5"}],
+                               "notReadyAddresses": [{"ip": "127.2.0.3"}]},
+                              {"addresses": [{"ip": "127.2.0.9"}]}]},
+                 dns.GroupRecords(service_ip="127.2.0.9", endpoint_ips=("127.2.0.9", "127.2.0.5"),
                                   pods=(("s-0", "127.2.0.5"),)), id="headless"),
 ])
 def test_group_records(service, endpoints, expected) -> None:

@@ -13,9 +13,11 @@ from cluster.runtime import base
 class StubSandbox:
     """A PodSandbox on 127.0.0.1 that records freezes; enough for runtime unit tests."""
 
-    def __init__(self, hostname: str, *, hosts_file: str | None = None) -> None:
+    def __init__(self, hostname: str, *, hosts_file: str | None = None,
+                 resolv_conf: str | None = None) -> None:
         self._hostname = hostname
         self._hosts_file = hosts_file
+        self._resolv_conf = resolv_conf
         self.frozen = False
         self.freezes: list[bool] = []
 
@@ -34,6 +36,10 @@ class StubSandbox:
     @property
     def hosts_file(self) -> str | None:
         return self._hosts_file
+
+    @property
+    def resolv_conf(self) -> str | None:
+        return self._resolv_conf
 
     def resolve(self, host: str) -> str | None:
         return "127.0.0.1" if host in ("localhost", self._hostname) else None

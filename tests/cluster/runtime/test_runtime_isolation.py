@@ -11,6 +11,7 @@ from cluster.runtime import base, isolation
 
 VIEW = isolation.ContainerView(
     hostname="web-0", tmp_dir="/state/c1/tmp", hosts_file="/net/web-0.hosts",
+    resolv_conf="/net/web-0.resolv.conf",
     mounts=(base.Mount("/vols/data", "/data"), base.Mount("/vols/deep", "/data/deep"),
             base.Mount("/vols/scratch", "/tmp/scratch")))
 
@@ -25,6 +26,7 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces need root"
     pytest.param("/data/deep/x", "/", "/vols/deep/x", id="nested-volume-wins"),
     pytest.param("/tmp/scratch/a", "/", "/vols/scratch/a", id="volume-under-tmp"),
     pytest.param("/etc/hosts", "/", "/net/web-0.hosts", id="hosts"),
+    pytest.param("/etc/resolv.conf", "/", "/net/web-0.resolv.conf", id="resolv-conf"),
     pytest.param("/etc/passwd", "/", "/etc/passwd", id="host-path"),
     pytest.param("/tmpfoo", "/", "/tmpfoo", id="not-tmp-prefix"),
     pytest.param("/tmp/../etc/x", "/", "/etc/x", id="dotdot"),
@@ -55,22 +57,25 @@ async def test_probe_finds_namespaces_as_root() -> None:
 
 @needs_root
 async def test_launch_gives_hostname_private_tmp_and_volumes(tmp_path) -> None:
-    """A launched command sees the pod's hostname, its own /tmp and its volumes."""
+    """A launched command sees the pod's hostname, /etc/hosts, /etc/resolv.conf, its own
+    /tmp and its volumes."""
     volume = tmp_path / "vol"
     volume.mkdir()
     (volume / "f").write_text("from the volume\n")
     hosts = tmp_path / "hosts"
     hosts.write_text("10.0.0.1 web-0.web\n")
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 127.3.0.10\n")
     view = isolation.ContainerView(hostname="web-7", tmp_dir=str(tmp_path / "ctmp"),
-                                   hosts_file=str(hosts),
+                                   hosts_file=str(hosts), resolv_conf=str(resolv),
                                    mounts=(base.Mount(str(volume), "/tmp/vol", read_only=True),))
     isolation.prepare_host(view)
-    script = ("hostname; echo mine > /tmp/own; cat /tmp/vol/f; cat /etc/hosts; pwd; "
-              "touch /tmp/vol/g 2>/dev/null || echo read-only")
+    script = ("hostname; echo mine > /tmp/own; cat /tmp/vol/f; cat /etc/hosts; "
+              "cat /etc/resolv.conf; pwd; touch /tmp/vol/g 2>/dev/null || echo read-only")
     argv = isolation.launch_argv(view, ["sh", "-c", script], workdir="/tmp")
     proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE)
     out, _ = await proc.communicate()
     assert out.decode().splitlines() == ["web-7", "from the volume", "10.0.0.1 web-0.web",
-                                         "/tmp", "read-only"]
+                                         "nameserver 127.3.0.10", "/tmp", "read-only"]
     assert (tmp_path / "ctmp" / "own").read_text() == "mine\n"
     assert not os.path.exists("/tmp/own")

@@ -1,4 +1,5 @@
-"""The fake runtime on the cluster network's real PodSandbox: traffic, freezes, /etc/hosts."""
+"""The fake runtime on the cluster network's real PodSandbox: traffic, freezes, /etc/hosts
+and /etc/resolv.conf."""
 
 from __future__ import annotations
 
@@ -94,14 +95,32 @@ async def test_freezing_a_program_container_stalls_its_pods_traffic(make_fake, n
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="namespaces need root")
-async def test_shell_container_sees_the_pods_hosts_file(make_fake, network) -> None:
-    """A real process resolves its pod's name through the network's hosts file."""
+async def test_shell_container_sees_the_pods_hosts_file(make_fake, network, wait_for) -> None:
+    """A real process resolves its pod's name through the hosts file and names the cluster
+    DNS server in its resolv.conf; exec'd commands see the same files."""
     runtime = make_fake(ECHO)
     box = network.create_sandbox(pod("web-0"))
-    cid = await runtime.create_container(
-        config("web-0", "echo", command=("sh", "-c", "getent hosts web-0; hostname")), box)
+    script = "getent hosts web-0; hostname; grep nameserver /etc/resolv.conf; sleep 30"
+    cid = await runtime.create_container(config("web-0", "echo", command=("sh", "-c", script)),
+                                         box)
     await runtime.start_container(cid)
-    assert (await asyncio.wait_for(runtime.wait(cid), 5)).exit_code == 0
+    nameserver = f"nameserver {network.dns_ip}"
+    await wait_for(lambda: len(runtime.logs(cid).lines()) == 3, timeout=5)
     lines = [line.text for line in runtime.logs(cid).lines()]
     assert lines[0].split() == [box.ip, "web-0"]
-    assert lines[1] == "web-0"
+    assert lines[1:] == ["web-0", nameserver]
+    exec_result = await runtime.exec(cid, ["grep", "nameserver", "/etc/resolv.conf"], timeout=5)
+    assert exec_result.stdout.decode().strip() == nameserver
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="namespaces need root")
+async def test_exec_into_a_program_container_sees_the_pods_resolv_conf(make_fake, network,
+                                                                        wait_for) -> None:
+    """A real command exec'd into an in-process container gets the pod's resolv.conf."""
+    runtime = make_fake(ECHO)
+    box = network.create_sandbox(pod("srv-0"))
+    cid = await runtime.create_container(config("srv-0", "echo"), box)
+    await runtime.start_container(cid)
+    await wait_for(lambda: [l.text for l in runtime.logs(cid).lines()] == ["listening"])
+    result = await runtime.exec(cid, ["grep", "nameserver", "/etc/resolv.conf"], timeout=5)
+    assert result.stdout.decode().strip() == f"nameserver {network.dns_ip}"
