@@ -5,11 +5,16 @@ asks a `RuntimeFactory` for each node's runtime. Two backends answer:
 
 - **fake** (the default): every node gets a `FakeRuntime` whose images are in-process
   Python programs (`fake_images`): the fake `redis` image and the samples. Nothing is
-  needed beyond Python, and a thousand pods fit in one process.
+  needed beyond Python, and a thousand pods fit in one process. Beside it, in a
+  `HybridRuntime`, a `ProcessRuntime` runs the few real binaries the fake backend offers
+  (`fake_process_images`): the machine's Redis Sentinel (`bitnami/redis-sentinel`), to
+  watch and fail over fake redis pods when redis-server is installed. A container runs on
+  the first of the two that has its image, so the fake images always win.
 - **real**: every node gets a `ProcessRuntime` whose `redis` image runs this machine's
   `redis-server` and `redis-cli` (Debian's redis-server and redis-tools packages), each
-  pod's server bound to the pod's own address (`redisha.server.real`). It needs root
-  (mount and UTS namespaces give each pod its hostname and cluster /etc/hosts).
+  pod's server bound to the pod's own address (`redisha.server.real`), and whose
+  `bitnami/redis-sentinel` image runs its Redis Sentinel. It needs root (mount and UTS
+  namespaces give each pod its hostname and cluster /etc/hosts).
 
 Both backends give the kubelets a volumes directory, so a PersistentVolumeClaim's data
 outlives its pod the same way on either (`cluster_settings`).
@@ -23,12 +28,18 @@ import enum
 import os
 import shutil
 import tempfile
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
-from cluster.embedded import ClusterSettings, EmbeddedCluster, RuntimeFactory, start_cluster
+from cluster.embedded import (
+    ClusterSettings,
+    EmbeddedCluster,
+    RuntimeFactory,
+    start_cluster,
+)
 from cluster.runtime import containers, isolation
 from cluster.runtime.base import Runtime
 from cluster.runtime.fake import FakeRuntime
+from cluster.runtime.hybrid import HybridRuntime
 from cluster.runtime.images import Image, ImageRegistry
 from cluster.runtime.process import ProcessImage, ProcessRuntime
 from redisha.samples.memcached import image as memcached
@@ -63,6 +74,18 @@ def fake_images(server_settings: ServerSettings | None = None) -> list[Image]:
     ]
 
 
+def fake_process_images() -> list[ProcessImage]:
+    """The real binaries the fake backend runs beside its in-process images.
+
+    EXTEND HERE: a process image listed here runs on fake-backend nodes unless a fake image
+    of the same name exists. The machine's Redis Sentinel joins when redis-server is
+    installed (without it, its pods fail with ErrImagePull, naming the image).
+    """
+    if real.missing_binaries(("redis-server",)):
+        return []
+    return [real.sentinel_image()]
+
+
 def real_images() -> list[ProcessImage]:
     """The real backend's images.
 
@@ -70,6 +93,7 @@ def real_images() -> list[ProcessImage]:
     """
     return [
         real.redis_image(),
+        real.sentinel_image(),
         memcached.process_image(),
     ]
 
@@ -119,8 +143,16 @@ def runtime_factory(backend: Backend, *,
     redis-server takes its settings from its configuration, so the real backend ignores it.
     """
     if backend is Backend.FAKE:
+        # Built once: every node's runtimes share the image lists (registries are per node).
+        in_process = fake_images(server_settings)
+        processes = fake_process_images()
+
         def fake(node_name: str, settings: containers.RuntimeSettings) -> Runtime:
-            return FakeRuntime(ImageRegistry(fake_images(server_settings)), settings=settings)
+            runtime = FakeRuntime(ImageRegistry(in_process), settings=settings)
+            if not processes:
+                return runtime
+            return HybridRuntime([runtime, ProcessRuntime(ImageRegistry(processes),
+                                                          settings=settings)])
 
         return fake
 
@@ -177,5 +209,5 @@ async def start(backend: Backend, settings: ClusterSettings | None = None, *,
             shutil.rmtree(ready.kubelet.volumes_dir, ignore_errors=True)
 
 
-__all__ = ["Backend", "BackendUnavailable", "cluster_settings", "fake_images", "real_images",
-           "require", "runtime_factory", "start"]
+__all__ = ["Backend", "BackendUnavailable", "cluster_settings", "fake_images",
+           "fake_process_images", "real_images", "require", "runtime_factory", "start"]

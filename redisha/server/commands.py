@@ -45,6 +45,10 @@ def _int(word: bytes) -> int | None:
         return None
 
 
+CLIENT_OWN = frozenset({b"list", b"info", b"kill"})
+"""CLIENT subcommands answered here; the others (SETNAME, ID, REPLY …) are fakeredis'."""
+
+
 def handlers(server: RedisServer) -> dict[bytes, Handler]:
     own = OwnCommands(server)
     return {

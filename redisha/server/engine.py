@@ -103,6 +103,39 @@ def to_frame(value: Any) -> Any:
 Deliver = Callable[[Any], None]
 
 
+@dataclass(frozen=True, slots=True)
+class OwnSignature:
+    """Stands for fakeredis' signature in a queued command the server answers itself
+    (REPLICAOF, CONFIG, CLIENT … inside MULTI): EXEC's checks read only its `name`."""
+
+    name: str
+
+
+def _run_own(run: Callable[[], Any]) -> Any:
+    """The function of a queued own command's entry: it marks the entry, which
+    `Session._run_command` runs itself (`from_frame(run())`), bypassing fakeredis."""
+    return run()
+
+
+def from_frame(frame: Any) -> Any:
+    """A `resp` frame → fakeredis' reply value (the inverse of `to_frame`), for a queued own
+    command's reply inside EXEC's array, which fakeredis checks."""
+    kind = type(frame)
+    if kind in _PLAIN:
+        return frame
+    if kind is resp.SimpleString:
+        return SimpleString(frame.value)
+    if kind is resp.Error:
+        return SimpleError(frame.message)
+    if kind is resp.Verbatim:
+        return frame.text
+    if kind is list or kind is tuple:
+        return [from_frame(item) for item in frame]
+    if kind is str:
+        return frame.encode()
+    return frame
+
+
 class Session(AsyncFakeSocket):
     """One client connection's fakeredis state, driven one command at a time.
 
@@ -188,6 +221,14 @@ class Session(AsyncFakeSocket):
         self._forget_transaction()
         self._clear_watches()
 
+    def queue_own(self, name: str, run: Callable[[], Any]) -> None:
+        """Queue, inside MULTI, a command the server answers itself: EXEC calls `run()` in
+        its turn, between fakeredis' own queued commands, and puts the frame it returns in
+        its reply array (Sentinel's failover sends MULTI, REPLICAOF, CONFIG REWRITE,
+        CLIENT KILL …, EXEC)."""
+        assert self._transaction is not None
+        self._transaction.append((_run_own, OwnSignature(name), [run]))
+
     def take_effects(self) -> list[Effect]:
         effects, self._effects = self._effects, []
         return effects
@@ -215,6 +256,8 @@ class Session(AsyncFakeSocket):
         super()._keyspace_notifications(command_items, event)
 
     def _run_command(self, func: Any, sig: Any, args: list[Any], from_script: bool) -> Any:
+        if func is _run_own:
+            return from_frame(args[0]())
         self._touched = ()
         result = super()._run_command(func, sig, args, from_script)
         name = sig.name

@@ -1,4 +1,4 @@
-"""The real backend's `redis` image: this machine's redis-server and redis-cli in pods.
+"""The real backend's `redis` and `bitnami/redis-sentinel` images: this machine's Redis.
 
 Pods of the process runtime share the host's network: there is no network namespace,
 so no per-pod 127.0.0.1. Each pod has an address of its own instead (a loopback address
@@ -15,6 +15,9 @@ the machine's binaries that first read the pod's address from that file:
   operator mounting its PVC at /data gets its RDB and AOF files there.
 - `redis-cli` and `redis-benchmark` connect to the pod's address unless told otherwise
   (`-h`, `-u` or `-s` given by the user come later on the command line, so they win).
+- `redis-sentinel CONF [options]` (image `bitnami/redis-sentinel`) is the same
+  redis-server wrapper in Sentinel mode, so Sentinel listens on, connects from and
+  announces the pod's address (`sentinel_image`).
 
 A binary missing on this machine leaves its program out of the image, so a container
 asking for it fails the way runc says it (`executable file not found in $PATH`);
@@ -56,16 +59,20 @@ def pod_address(program: str) -> str:
     return _POD_ADDRESS.replace("{program}", program)
 
 
-def server_script(binary: str) -> str:
-    """The `redis-server` wrapper around `binary`."""
+def server_script(binary: str, *, sentinel: bool = False) -> str:
+    """The `redis-server` wrapper around `binary` (`sentinel`: the `redis-sentinel` one,
+    which is `redis-server CONF --sentinel`, as Debian's redis-sentinel link is)."""
     b = shlex.quote(binary)
+    program = "redis-sentinel" if sentinel else "redis-server"
+    mode = " --sentinel" if sentinel else ""
     return f"""#!/bin/sh
-# redis-server of the real backend: {binary} bound to this pod's address.
+# {program} of the real backend: {binary}{mode} bound to this pod's address.
 case "${{1-}}" in
     -v|--version|-h|--help|--test-memory) exec {b} "$@" ;;
 esac
-{pod_address("redis-server")}
-# A config file's relative path means the directory the user started in.
+{pod_address(program)}
+# A config file's relative path means the directory the user started in (Sentinel
+# rewrites its config file in place, so it must name the file the user gave).
 case "${{1-}}" in
     ''|-|/*|--*) ;;
     *) first=$1; shift; set -- "$PWD/$first" "$@" ;;
@@ -79,7 +86,7 @@ case "${{1-}}" in
     ''|--*) set -- --protected-mode no "$@" ;;
     *) first=$1; shift; set -- "$first" --protected-mode no "$@" ;;
 esac
-exec {b} "$@" --bind "$pod_ip" --bind-source-addr "$pod_ip"
+exec {b} "$@"{mode} --bind "$pod_ip" --bind-source-addr "$pod_ip"
 """
 
 
@@ -121,3 +128,31 @@ def redis_image() -> ProcessImage:
         if binary is not None:
             scripts[program] = client_script(program, binary)
     return ProcessImage(name="redis", entrypoint=("redis-server",), scripts=scripts)
+
+
+SENTINEL_IMAGE = "bitnami/redis-sentinel"
+"""The machine's real Redis Sentinel as an image; the built-in Sentinel is `redisha/sentinel`."""
+
+
+def sentinel_image() -> ProcessImage:
+    """The `bitnami/redis-sentinel` image: this machine's Redis Sentinel in pods.
+
+    Entrypoint `redis-sentinel CONF`, which runs `redis-server CONF --sentinel` (Debian's
+    redis-sentinel is a link to redis-server, often not installed) bound to the pod's
+    address and connecting from it. Sentinel announces, in its hello messages, the local
+    address of its link to the primary, which `bind-source-addr` makes the pod's: peers,
+    primaries and replicas all see the sentinel at its pod IP, so no `sentinel
+    announce-ip` is needed. Sentinel rewrites CONF in place (its state: epochs, the
+    replicas and peers it found) and refuses to start when it cannot write it: write it
+    into the container's /tmp, not onto a read-only ConfigMap volume. The image also has
+    `redis-server` (with `--sentinel`, the same Sentinel) and `redis-cli`.
+    """
+    scripts: dict[str, str] = {}
+    server = shutil.which("redis-server")
+    if server is not None:
+        scripts["redis-sentinel"] = server_script(server, sentinel=True)
+        scripts["redis-server"] = server_script(server)
+    cli = shutil.which("redis-cli")
+    if cli is not None:
+        scripts["redis-cli"] = client_script("redis-cli", cli)
+    return ProcessImage(name=SENTINEL_IMAGE, entrypoint=("redis-sentinel",), scripts=scripts)

@@ -23,7 +23,7 @@ import contextlib
 import itertools
 import posixpath
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -37,6 +37,12 @@ from redisha.server.replication import ReplicaLink, Replication, ReplicationSett
 
 HIGH_WATER = 1 << 20
 """Pending output above which a connection waits for its peer to read (drain)."""
+
+QUEUEABLE = frozenset({b"info", b"role", b"replicaof", b"slaveof", b"config", b"client"})
+"""Own commands MULTI queues like any other, as Redis does: Sentinel promotes a replica
+with MULTI, REPLICAOF NO ONE, CONFIG REWRITE, CLIENT KILL TYPE normal|pubsub, EXEC. The
+other own commands are refused inside MULTI — rightly for SAVE, PSYNC and SYNC (`no-multi`
+in Redis 7.0), a simplification for WAIT, HELLO, DEBUG and SHUTDOWN, which Redis queues."""
 
 
 class Files(Protocol):
@@ -112,6 +118,17 @@ class Connection:
 
     def reply(self, frame: Any) -> None:
         self.out.append(resp.encode(frame, self.session.protocol))
+
+    @contextlib.contextmanager
+    def replies_into(self, frames: list[Any]) -> Iterator[None]:
+        """Collect the frames `reply` is given, unencoded, instead of sending them: EXEC
+        puts the replies of queued own commands into its array. (An instance attribute
+        shadows the method only meanwhile, so the usual path pays nothing.)"""
+        self.reply = frames.append  # type: ignore[method-assign,assignment]
+        try:
+            yield
+        finally:
+            del self.reply
 
     def flush(self) -> None:
         if self.out:
@@ -342,13 +359,33 @@ class RedisServer:
         session = conn.session
         if handler is not None:
             conn.last_command = first.decode(errors="replace")
-            if session.queueing and first not in (b"quit",):
-                session.fail_transaction()
-                conn.reply(resp.Error("ERR Command not allowed inside a transaction"))
+            if session.queueing and first != b"quit":
+                self._queue_own(conn, first, handler, args)
                 return None
             return handler(conn, args)
         self.execute(conn, args)
         return None
+
+    def _queue_own(self, conn: Connection, first: bytes, handler: commands.Handler,
+                   args: list[bytes]) -> None:
+        """An own command sent inside MULTI: queued as Redis queues it, or refused."""
+        session = conn.session
+        if first == b"client" and (len(args) < 2 or args[1].lower() not in commands.CLIENT_OWN):
+            self.execute(conn, args)  # fakeredis' CLIENT subcommands queue there
+        elif first in QUEUEABLE:
+            session.queue_own(first.decode(), lambda: self._run_queued(conn, handler, args))
+            conn.reply(resp.QUEUED)
+        else:
+            session.fail_transaction()
+            conn.reply(resp.Error("ERR Command not allowed inside a transaction"))
+
+    @staticmethod
+    def _run_queued(conn: Connection, handler: commands.Handler, args: list[bytes]) -> Any:
+        """An own command queued in MULTI, run by EXEC: the frame of its reply."""
+        frames: list[Any] = []
+        with conn.replies_into(frames):
+            handler(conn, args)
+        return frames[0] if frames else resp.OK
 
     def execute(self, conn: Connection, args: list[bytes]) -> None:
         """A command for fakeredis, after the checks Redis makes before running one."""
