@@ -1,7 +1,7 @@
 """The files the tutorial creates, and the one example it describes without a file.
 
-The four manifests are the tutorial's, verbatim (tests compare them with
-`tests/tutorial_manifests.py`), so that `redisha tutorial` runs what a reader would type
+The four manifests are the tutorial's, verbatim (the project's one copy: tests use it
+and compare it with the tutorial's files), so that `redisha tutorial` runs what a reader would type
 and needs nothing outside the installed package. They are written into a scratch
 directory and created with `kubectl create -f <file>`, as the reader would.
 """

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from redisha.tutorial import checks, manifests
-from tests.tutorial_manifests import TUTORIAL_MANIFESTS
+from redisha.tutorial import checks
 
 PODS = """\
 NAME                                READY   STATUS    RESTARTS   AGE
 redis                               1/1     Running   0          5s
 redis-deployment-866c4c6cf9-8z8k5   0/1     Pending   0          1s
 """
-
-
-def test_manifests_are_the_tutorials_verbatim() -> None:
-    """The package's copy of the tutorial's files is the one the tests hold."""
-    assert manifests.TUTORIAL == TUTORIAL_MANIFESTS
 
 
 def test_table_row_finds_a_row_by_name() -> None:
