@@ -43,6 +43,9 @@ from cluster.runtime.hybrid import HybridRuntime
 from cluster.runtime.images import Image, ImageRegistry
 from cluster.runtime.process import ProcessImage, ProcessRuntime
 from redisha.samples.memcached import image as memcached
+from redisha.sentinel import real as sentinel_process
+from redisha.sentinel.image import sentinel_image
+from redisha.sentinel.settings import SentinelSettings
 from redisha.server import real
 from redisha.server.image import redis_image
 from redisha.server.server import ServerSettings
@@ -62,14 +65,15 @@ class BackendUnavailable(Exception):
     or change, fit for a CLI's error output."""
 
 
-def fake_images(server_settings: ServerSettings | None = None) -> list[Image]:
+def fake_images(server_settings: ServerSettings | None = None,
+                sentinel_settings: SentinelSettings | None = None) -> list[Image]:
     """The fake backend's images.
 
-    EXTEND HERE: every fake image the project ships is listed in this one place (the
-    `memcached` sample image joins here).
+    EXTEND HERE: every fake image the project ships is listed in this one place.
     """
     return [
         redis_image(server_settings),
+        sentinel_image(sentinel_settings),
         memcached.memcached_image(),
     ]
 
@@ -94,6 +98,7 @@ def real_images() -> list[ProcessImage]:
     return [
         real.redis_image(),
         real.sentinel_image(),
+        sentinel_process.process_image(),
         memcached.process_image(),
     ]
 
@@ -136,15 +141,17 @@ def _isolation_problem() -> str:
 
 
 def runtime_factory(backend: Backend, *,
-                    server_settings: ServerSettings | None = None) -> RuntimeFactory:
+                    server_settings: ServerSettings | None = None,
+                    sentinel_settings: SentinelSettings | None = None) -> RuntimeFactory:
     """A factory building each node's runtime with the backend's images.
 
-    `server_settings` tunes the fake redis image (tests shorten its intervals); a real
-    redis-server takes its settings from its configuration, so the real backend ignores it.
+    `server_settings` and `sentinel_settings` tune the fake redis and sentinel images
+    (tests shorten their intervals); real processes take their settings from their
+    configuration, so the real backend ignores them.
     """
     if backend is Backend.FAKE:
         # Built once: every node's runtimes share the image lists (registries are per node).
-        in_process = fake_images(server_settings)
+        in_process = fake_images(server_settings, sentinel_settings)
         processes = fake_process_images()
 
         def fake(node_name: str, settings: containers.RuntimeSettings) -> Runtime:
@@ -181,6 +188,7 @@ def cluster_settings(backend: Backend, base: ClusterSettings | None = None) -> C
 @contextlib.asynccontextmanager
 async def start(backend: Backend, settings: ClusterSettings | None = None, *,
                 server_settings: ServerSettings | None = None,
+                sentinel_settings: SentinelSettings | None = None,
                 ) -> AsyncIterator[EmbeddedCluster]:
     """`async with backends.start(Backend.REAL) as cluster:` — a cluster on `backend`.
 
@@ -202,7 +210,8 @@ async def start(backend: Backend, settings: ClusterSettings | None = None, *,
     made = settings is None or settings.kubelet.volumes_dir is None
     try:
         async with start_cluster(ready, runtime_factory=runtime_factory(
-                backend, server_settings=server_settings)) as cluster:
+                backend, server_settings=server_settings,
+                sentinel_settings=sentinel_settings)) as cluster:
             yield cluster
     finally:
         if made and ready.kubelet.volumes_dir:

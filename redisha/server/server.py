@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import itertools
 import posixpath
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -251,6 +252,10 @@ class RedisServer:
         self.files = files or NoFiles()
         self.settings = settings or ServerSettings()
         self.fake = FakeServer(version=(7, 0))
+        # Re-entrant (before any database exists): REPLICAOF queued in MULTI runs inside
+        # EXEC, which holds the lock, and turning a primary into a replica opens a session,
+        # which takes it again — with a plain Lock the whole event loop deadlocks.
+        self.fake.lock = threading.RLock()  # type: ignore[assignment]
         self.run_id = new_replid()
         self.started_at = clock()
         self.clients: dict[int, Connection] = {}

@@ -7,7 +7,7 @@ import dataclasses
 import time
 
 import redis.asyncio as aioredis
-from conftest import NAMESPACE, OperatorEnv, operator_env
+from operator_env import NAMESPACE, OperatorEnv, operator_env
 from operator_fakes import wait_until
 
 from cluster.controllers.nodelifecycle import NodeLifecycleSettings

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from conftest import NAME, NAMESPACE, OperatorEnv
+from operator_env import NAME, NAMESPACE, OperatorEnv
 from operator_fakes import wait_until
 
 from cluster.api import errors

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from conftest import FAST_OPERATOR, NAME, NAMESPACE, SHORT_SENTINELS
+from operator_env import FAST_OPERATOR, NAME, NAMESPACE, SHORT_SENTINELS
 from operator_fakes import fake_cluster, wait_until
 
 import redisha.operator as rf_operator
