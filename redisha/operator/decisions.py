@@ -120,7 +120,6 @@ class Plan:
 
 
 LOST = "lost"
-BUSY = "busy"
 
 
 def agreed_primary(sentinels: tuple[SentinelPod, ...]) -> Address | None:
@@ -359,13 +358,9 @@ def decide(obs: Observation, spec: FailoverSpec, timing: Timing,
         return Plan(Phase.BOOTSTRAPPING, None, None, promotion=promotion, message=message)
     pod = obs.pod_at(agreed)
     primary = pod if is_healthy(pod) else None
-    busy = timing.failover_pending
-    if sentinels_busy(obs.sentinels):
-        # A failover lasts at most failover-timeout in each of its stages; one reported
-        # for longer than twice that is stuck, and no reason to leave the set unserved.
-        conditions.add(BUSY)
-        stuck = 2 * spec.sentinel.failover_timeout_ms / 1000 + tuning.repair_grace
-        busy = busy or not timing.held(BUSY, stuck)
+    # A sentinel's failover always ends on its own (each of its steps finishes or gives
+    # up within failover-timeout), so while one is reported the sentinels decide alone.
+    busy = timing.failover_pending or sentinels_busy(obs.sentinels)
     labels = plan_labels(obs, agreed, primary)
     rejoin: tuple[RedisPod, ...] = ()
     fixes: tuple[SentinelFix, ...] = ()

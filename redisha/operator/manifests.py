@@ -130,6 +130,17 @@ def _affinity(rf_name: str, component: str, mode: AntiAffinity) -> dict[str, Any
 
 # -- redis ------------------------------------------------------------------------------------
 
+FULL_SYNC_LINES = (
+    "# A full sync streams the snapshot to the replica at once: Redis 7 waits 5 s",
+    "# (repl-diskless-sync-delay) for more replicas to share it, and a returning pod or",
+    "# a new replica would stay out of sync that long after every failover.",
+    "repl-diskless-sync yes",
+    "repl-diskless-sync-delay 0",
+)
+"""Full syncs without delay, on both backends (the fake's `repl-diskless-sync` default is
+`no`; real redis-server 7.0's is `yes` with a 5 s delay)."""
+
+
 def redis_conf(spec: FailoverSpec) -> str:
     """The redis.conf every redis pod starts with (the settings the spec controls)."""
     lines = [
@@ -137,6 +148,7 @@ def redis_conf(spec: FailoverSpec) -> str:
         f"port {REDIS_PORT}",
         f"min-replicas-to-write {spec.redis.min_replicas_to_write}",
         f"min-replicas-max-lag {spec.redis.min_replicas_max_lag}",
+        *FULL_SYNC_LINES,
     ]
     if spec.redis.persistence.enabled:
         lines.append(f"dir {DATA_DIR}")

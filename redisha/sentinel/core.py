@@ -1,11 +1,13 @@
-"""The sentinel itself, sans I/O: state, timer, failover state machine, events.
+"""The sentinel itself, sans I/O: state, timer, failure detection, elections, events.
 
 `SentinelCore` is `sentinel.c` without a socket. It is driven by three kinds of input, each
 with the time it happened:
 
 - `tick(now)` — the timer (`sentinelTimer`): for every instance, (re)connect, send the
   periodic PING / INFO / hello, check SDOWN; for masters check ODOWN, start a failover,
-  run the failover state machine, ask the other sentinels.
+  run the failover state machine, ask the other sentinels. The election (`wait_start`)
+  is here; the states after it — choose, promote, reconfigure, switch — are
+  `failover.FailoverSteps`.
 - what the network brought: `connected` / `connect_failed` / `disconnected`, `reply` (to a
   `Send` it asked for, in order per connection), `message` (a hello on a pub/sub
   connection), `pubsub_activity`;
@@ -31,6 +33,8 @@ Where this differs from Redis Sentinel, on purpose (see the issue's figures):
 - **`SENTINEL FAILOVER` runs the election** (the forced flag on `IS-MASTER-DOWN-BY-ADDR`,
   `decisions.may_vote`), instead of promoting with no agreement.
 - **Before choosing a replica, fresh INFO**: offsets read after the failover began.
+- **Reconfiguration always ends by failover-timeout**, even when the promoted replica
+  died meanwhile: the master is switched to it and failed over again (see `failover`).
 - **PING and ASK periods shrink with down-after** (`SentinelSettings.ping_interval`).
 - No TILT mode and no scripts.
 """
@@ -58,6 +62,7 @@ from redisha.sentinel.actions import (
 )
 from redisha.sentinel.config import MasterConfig, SentinelConfig
 from redisha.sentinel.decisions import HELLO_CHANNEL, Hello, VoteRequest
+from redisha.sentinel.failover import Effects, FailoverSteps, abort, enter
 from redisha.sentinel.instances import (
     Address,
     Conn,
@@ -68,7 +73,6 @@ from redisha.sentinel.instances import (
     Link,
     Master,
     Peer,
-    Reconf,
     Redis,
     Replica,
     Role,
@@ -103,6 +107,9 @@ class SentinelCore:
         self._actions: list[Action] = []
         self._events: list[Event | LogLine] = []
         self._dirty = not config.myid
+        self._steps = FailoverSteps(self.settings, Effects(
+            event=self._event, send_slaveof=self._send_slaveof, changed=self._changed,
+            force_hello=self._force_hello, switch=self._reset_and_change_address))
         for master_config in config.masters.values():
             self._add_master(master_config, now)
 
@@ -237,7 +244,7 @@ class SentinelCore:
             for peer in list(master.sentinels.values()):
                 self._handle_instance(master, peer, now)
             if master.failover_state is FailoverState.UPDATE_CONFIG:
-                self._switch_to_promoted(master, now)
+                self._steps.switch_to_promoted(master, now)
 
     def _handle_instance(self, master: Master, record: Instance, now: float) -> None:
         if record.link.id not in self._owners:
@@ -487,27 +494,16 @@ class SentinelCore:
                 self._send_info(replica, now)
 
     def _run_failover(self, master: Master, now: float) -> None:
-        """`sentinelFailoverStateMachine`, advancing as far as it can in one call."""
+        """`sentinelFailoverStateMachine`, advancing as far as it can in one call: the
+        election here, the states after it in `failover.FailoverSteps`."""
         for _ in range(len(FailoverState)):
             state = master.failover_state
             if state is FailoverState.WAIT_START:
                 self._wait_start(master, now)
-            elif state is FailoverState.SELECT_SLAVE:
-                self._select_replica(master, now)
-            elif state is FailoverState.SEND_SLAVEOF_NOONE:
-                self._send_slaveof_noone(master, now)
-            elif state is FailoverState.WAIT_PROMOTION:
-                if now - master.failover_state_change_time > master.failover_timeout_ms / 1000:
-                    self._event(Level.WARNING, "-failover-abort-slave-timeout", master)
-                    self._abort_failover(master, now)
-            elif state is FailoverState.RECONF_SLAVES:
-                self._reconf_next_replicas(master, now)
+            else:
+                self._steps.step(master, now)
             if master.failover_state is state:
                 return
-
-    def _enter(self, master: Master, state: FailoverState, now: float) -> None:
-        master.failover_state = state
-        master.failover_state_change_time = now
 
     def leader_of(self, master: Master, epoch: int, now: float) -> str | None:
         """`sentinelGetLeader`: cast our vote (for the peers' favourite, else ourselves)
@@ -530,7 +526,7 @@ class SentinelCore:
         winner = None if moved_on else self.leader_of(master, epoch, now)
         if winner == self.myid:
             self._event(Level.WARNING, "+elected-leader", master)
-            self._enter(master, FailoverState.SELECT_SLAVE, now)
+            enter(master, FailoverState.SELECT_SLAVE, now)
             self._event(Level.WARNING, "+failover-state-select-slave", master)
             return
         mine = (decisions.tally(master, epoch).votes.get(self.myid, 0)
@@ -542,48 +538,11 @@ class SentinelCore:
         if not hopeless and now - master.failover_started <= timeout:
             return
         self._event(Level.WARNING, "-failover-abort-not-elected", master)
-        self._abort_failover(master, now)
+        abort(master, now)
         if not moved_on and winner is None and unanswered == 0:
             # A split vote: every sentinel voted and none won, so nobody acts. Try again
             # in a new epoch after a random delay rather than 2 x failover-timeout.
             master.next_attempt_after = now + self.rng.uniform(0, self.settings.max_desync)
-
-    def _select_replica(self, master: Master, now: float) -> None:
-        settings = self.settings
-        ping_every = settings.ping_interval(master.down_after_ms)
-        validity = (5 * max(ping_every, settings.fast_info_interval(master.down_after_ms))
-                    if master.s_down else 3 * settings.info_period)
-        waiting = [r for r in master.replicas.values()
-                   if r.link.cmd is ConnState.UP and not r.s_down and r.priority != 0
-                   and r.info_refresh < master.failover_started]
-        if waiting and now - master.failover_state_change_time < settings.select_wait:
-            return
-        candidates = decisions.promotion_candidates(master, now, ping_interval=ping_every,
-                                                    info_validity=validity)
-        fresh = [r for r in candidates if r.info_refresh >= master.failover_started]
-        ranked = fresh or candidates
-        if not ranked:
-            self._event(Level.WARNING, "-failover-abort-no-good-slave", master)
-            self._abort_failover(master, now)
-            return
-        chosen = ranked[0]
-        self._event(Level.WARNING, "+selected-slave", chosen, master=master)
-        chosen.promoted = True
-        master.promoted = chosen
-        self._enter(master, FailoverState.SEND_SLAVEOF_NOONE, now)
-        self._event(Level.NOTICE, "+failover-state-send-slaveof-noone", chosen, master=master)
-
-    def _send_slaveof_noone(self, master: Master, now: float) -> None:
-        promoted = master.promoted
-        assert promoted is not None
-        if promoted.link.cmd is not ConnState.UP:
-            if now - master.failover_state_change_time > master.failover_timeout_ms / 1000:
-                self._event(Level.WARNING, "-failover-abort-slave-timeout", master)
-                self._abort_failover(master, now)
-            return
-        self._send_slaveof(promoted, None, now)
-        self._event(Level.NOTICE, "+failover-state-wait-promotion", promoted, master=master)
-        self._enter(master, FailoverState.WAIT_PROMOTION, now)
 
     def _send_slaveof(self, record: Redis, target: Address | None, now: float) -> None:
         """`sentinelSendSlaveOf`: REPLICAOF in a MULTI with CONFIG REWRITE and CLIENT KILL
@@ -605,68 +564,6 @@ class SentinelCore:
         self._send(record, "CLIENT", "KILL", "TYPE", "normal", purpose=Purpose.DISCARD)
         self._send(record, "CLIENT", "KILL", "TYPE", "pubsub", purpose=Purpose.DISCARD)
         self._send_info(record, now)
-
-    def _reconf_next_replicas(self, master: Master, now: float) -> None:
-        promoted = master.promoted
-        assert promoted is not None
-        for replica in master.replicas.values():
-            if (replica.reconf is Reconf.SENT
-                    and now - replica.reconf_sent_time > self.settings.slave_reconf_timeout):
-                self._event(Level.NOTICE, "-slave-reconf-sent-timeout", replica, master=master)
-                replica.reconf = Reconf.DONE
-        in_progress = sum(1 for r in master.replicas.values()
-                          if r.reconf in (Reconf.SENT, Reconf.INPROG))
-        for replica in master.replicas.values():
-            if in_progress >= master.parallel_syncs:
-                break
-            if replica.promoted or replica.reconf is not Reconf.NONE:
-                continue
-            if replica.link.cmd is not ConnState.UP:
-                continue
-            self._send_slaveof(replica, promoted.address, now)
-            replica.reconf = Reconf.SENT
-            replica.reconf_sent_time = now
-            self._event(Level.NOTICE, "+slave-reconf-sent", replica, master=master)
-            in_progress += 1
-        self._detect_failover_end(master, now)
-
-    def _detect_failover_end(self, master: Master, now: float) -> None:
-        promoted = master.promoted
-        if promoted is None or promoted.s_down:
-            return
-        not_done = sum(1 for r in master.replicas.values()
-                       if not r.promoted and r.reconf is not Reconf.DONE and not r.s_down)
-        timeout = now - master.failover_state_change_time > master.failover_timeout_ms / 1000
-        if timeout:
-            not_done = 0
-            self._event(Level.WARNING, "+failover-end-for-timeout", master)
-        if not_done == 0:
-            self._event(Level.WARNING, "+failover-end", master)
-            self._enter(master, FailoverState.UPDATE_CONFIG, now)
-        if timeout:
-            for replica in master.replicas.values():
-                if replica.promoted or replica.reconf in (Reconf.DONE, Reconf.SENT):
-                    continue
-                if replica.link.cmd is not ConnState.UP:
-                    continue
-                self._send_slaveof(replica, promoted.address, now)
-                replica.reconf = Reconf.SENT
-                self._event(Level.NOTICE, "+slave-reconf-sent-be", replica, master=master)
-
-    def _abort_failover(self, master: Master, now: float) -> None:
-        master.failover_state = FailoverState.NONE
-        master.failover_state_change_time = now
-        master.forced = False
-        if master.promoted is not None:
-            master.promoted.promoted = False
-            master.promoted = None
-
-    def _switch_to_promoted(self, master: Master, now: float) -> None:
-        new = master.promoted.address if master.promoted is not None else master.address
-        old = master.address
-        self._event(Level.WARNING, "+switch-master", None,
-                    f"{master.name} {old.host} {old.port} {new.host} {new.port}")
-        self._reset_and_change_address(master, new, now)
 
     def _reset_and_change_address(self, master: Master, new: Address, now: float) -> None:
         """`sentinelResetMasterAndChangeAddress`, giving the new master a live link.
@@ -695,7 +592,6 @@ class SentinelCore:
             master.runid = ""
             master.info = ""
         master.link.restart_timers(now)
-        master.link.pending = max(0, master.link.pending)
         self._own(master, master)
         master.info_refresh = 0.0
         master.info_sent = 0.0
@@ -877,13 +773,7 @@ class SentinelCore:
     def _replica_acts(self, master: Master, replica: Replica, role: Role | None,
                       now: float) -> None:
         if role is Role.MASTER:
-            if replica.promoted and master.failover_state is FailoverState.WAIT_PROMOTION:
-                master.config_epoch = master.failover_epoch
-                self._enter(master, FailoverState.RECONF_SLAVES, now)
-                self._changed()
-                self._event(Level.WARNING, "+promoted-slave", replica, master=master)
-                self._event(Level.WARNING, "+failover-state-reconf-slaves", master)
-                self._force_hello(master)
+            if self._steps.promotion_seen(master, replica, now):
                 self._run_failover(master, now)
                 return
             wait = self.settings.convert_wait_periods * self.settings.publish_period
@@ -903,17 +793,9 @@ class SentinelCore:
                 self._send_slaveof(replica, master.address, now)
                 replica.conf_change_time = now
                 self._event(Level.NOTICE, "+fix-slave-config", replica, master=master)
-        promoted = master.promoted
-        if replica.reconf is Reconf.SENT and promoted is not None and (
-                replica.master_host.lower() == promoted.address.host.lower()
-                and replica.master_port == promoted.address.port):
-            replica.reconf = Reconf.INPROG
-            self._event(Level.NOTICE, "+slave-reconf-inprog", replica, master=master)
-        if replica.reconf is Reconf.INPROG and replica.master_link_up:
-            replica.reconf = Reconf.DONE
-            self._event(Level.NOTICE, "+slave-reconf-done", replica, master=master)
-            if master.failover_state is FailoverState.RECONF_SLAVES:
-                self._run_failover(master, now)
+        if (self._steps.reconf_progress(master, replica)
+                and master.failover_state is FailoverState.RECONF_SLAVES):
+            self._run_failover(master, now)
 
     def master_looks_sane(self, master: Master, now: float) -> bool:
         return (master.role_reported is Role.MASTER and not master.s_down and not master.o_down

@@ -137,8 +137,11 @@ class Link:
         return self.cmd is not ConnState.UP or (self.pubsub and self.sub is not ConnState.UP)
 
     def restart_timers(self, now: float) -> None:
-        """Start the PING clock afresh: no PING outstanding, the instance available now."""
-        self.act_ping_time = 0.0
+        """Start the PING clock afresh: the instance counts as available now, and a PING
+        still unanswered counts as sent now — not as answered: a link whose replies stopped
+        may be too full to take another PING (`max_pending_commands`), and without the
+        outstanding one the instance would never be found down."""
+        self.act_ping_time = now if self.act_ping_time else 0.0
         self.last_ping_time = 0.0
         self.last_pong_time = now
         self.last_avail_time = now

@@ -59,6 +59,12 @@ def test_the_statefulset_is_owned_named_and_persistent_when_asked() -> None:
     assert "volumeClaimTemplates" not in manifests.redis_statefulset(RF, _spec())["spec"]
 
 
+def test_redis_pods_start_full_syncs_at_once() -> None:
+    """redis.conf turns off Redis 7's 5 s wait before a diskless full sync."""
+    lines = manifests.redis_conf(_spec()).splitlines()
+    assert "repl-diskless-sync yes" in lines and "repl-diskless-sync-delay 0" in lines
+
+
 def test_services_select_by_role_and_component() -> None:
     """rfr-x headless, rfrm-x the primary, rfrs-x the replicas, rfs-x the sentinels."""
     by_name = {s["metadata"]["name"]: s["spec"] for s in manifests.services(RF)}
