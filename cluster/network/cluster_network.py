@@ -11,6 +11,13 @@ address (port 53, so it needs root), named in every `ClusterFirst` pod's resolv.
 Without it the hosts files of the pods carry their namespace's names instead and are
 rewritten as those change.
 
+Services are served by one of two proxies (`NetworkSettings.proxy_mode`): the user-space
+proxy (`proxy.ServiceProxy`, listeners that forward byte by byte) or the kernel proxy
+(`kernel_proxy.KernelProxy`, nftables DNAT, as kube-proxy's nftables mode). Both read the
+same objects and drop connections to endpoints that leave; the kernel one keeps no process
+in the data path. The kernel proxy and the kernel partition rules share one nftables table
+per cluster (`nftables.NftTable`), removed when the network stops.
+
 Kubelets call `create_sandbox(pod)` before starting a pod's containers (then write
 `status.podIP` themselves) and `destroy_sandbox(uid)` once they are gone.
 """
@@ -18,6 +25,7 @@ Kubelets call `create_sandbox(pod)` before starting a pod's containers (then wri
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import os
 import random
@@ -32,11 +40,13 @@ from cluster import client as client_mod
 from cluster import informer as informer_mod
 from cluster.api import objects
 from cluster.network import dns as dns_mod
-from cluster.network import resolv
+from cluster.network import kernel_proxy, nftables, resolv
 from cluster.network.addresses import AddressRanges, PodIPAllocator, claim_ranges
 from cluster.network.dns_server import DNS_PORT, DNSServer
 from cluster.network.dns_zone import ClusterZone
 from cluster.network.faults import Faults, KernelPartitions, Partition
+from cluster.network.kernel_proxy import KernelProxy
+from cluster.network.nftables import NftablesError, NftTable
 from cluster.network.proxy import ProxySettings, ServiceProxy
 from cluster.network.sandbox import Sandbox
 
@@ -53,6 +63,20 @@ def _by_subdomain(pod: dict[str, Any]) -> list[str]:
 
 def _dns_fields(pod: dict[str, Any]) -> tuple[str, str, str]:
     return dns_mod.pod_subdomain(pod), dns_mod.pod_hostname(pod), dns_mod.pod_ip(pod)
+
+
+class ProxyMode(str, enum.Enum):
+    """How Services are proxied (kube-proxy's `--proxy-mode`, with our own choices)."""
+
+    USERSPACE = "userspace"
+    """Listeners at every ClusterIP:port that forward byte by byte (`proxy.py`): works
+    anywhere, costs a process in the data path."""
+    NFTABLES = "nftables"
+    """DNAT in the kernel (`kernel_proxy.py`): needs root, nftables, conntrack over
+    netlink and SOCK_DESTROY; start fails without them."""
+    AUTO = "auto"
+    """nftables when this process can drive it (each need tried for real), else
+    userspace."""
 
 
 @dataclass(frozen=True)
@@ -79,8 +103,12 @@ class NetworkSettings:
     = when the port can be bound (root), True = required (start fails without it), False =
     off (the hosts files then list the cluster names)."""
 
+    proxy_mode: ProxyMode | str = ProxyMode.AUTO
+    """`userspace`, `nftables` or `auto` (see `ProxyMode`); `ClusterNetwork.proxy_mode`
+    says which one runs."""
+
     proxy: ProxySettings = field(default_factory=ProxySettings)
-    """Tuning of the service proxy's forwarding."""
+    """Tuning of the user-space proxy's forwarding."""
 
 
 class ClusterNetwork:
@@ -105,8 +133,17 @@ class ClusterNetwork:
         self.pod_ips = PodIPAllocator(self.ranges.pod_network)
         self.faults = Faults(clock=clock)
         self.dns = dns_mod.DNSTable(domain=self.settings.cluster_domain)
-        self.proxy = ServiceProxy(faults=self.faults, settings=self.settings.proxy,
-                                  bind_source=self.pod_ips.__contains__)
+        self._nft: nftables.Nft | None = None
+        self._table: NftTable | None = None
+        """This cluster's nftables table, when the kernel proxy or partitions use it."""
+        self.proxy_mode = self._choose_proxy_mode()
+        """The proxy that runs: `ProxyMode.USERSPACE` or `ProxyMode.NFTABLES`."""
+        self.proxy: ServiceProxy | KernelProxy
+        if self.proxy_mode is ProxyMode.NFTABLES:
+            self.proxy = KernelProxy(table=self._nft_table())
+        else:
+            self.proxy = ServiceProxy(faults=self.faults, settings=self.settings.proxy,
+                                      bind_source=self.pod_ips.__contains__)
         self.dns_server: DNSServer | None = None
         """The running DNS server; None before `start()` or when there is none."""
         self._owns_hosts_dir = self.settings.hosts_dir is None
@@ -145,17 +182,50 @@ class ClusterNetwork:
         return self._flush_handle is None and not self._dirty
 
     @property
+    def kernel_proxy(self) -> bool:
+        """True when Services are proxied in the kernel (nftables DNAT)."""
+        return self.proxy_mode is ProxyMode.NFTABLES
+
+    @property
     def kernel_partitions(self) -> bool:
         """True when partitions are also enforced in the kernel (real processes)."""
         return self._kernel is not None
 
     # -- running ---------------------------------------------------------------------------
 
+    def _nft_runner(self) -> nftables.Nft:
+        if self._nft is None:
+            self._nft = nftables.Nft()
+        return self._nft
+
+    def _nft_table(self) -> NftTable:
+        if self._table is None:
+            self._table = NftTable(f"redisha_{self.ranges.index}", nft=self._nft_runner())
+        return self._table
+
+    def _choose_proxy_mode(self) -> ProxyMode:
+        try:
+            mode = ProxyMode(self.settings.proxy_mode)
+        except ValueError:
+            raise ValueError(f"unknown proxy mode {self.settings.proxy_mode!r} (want one of "
+                             f"{', '.join(m.value for m in ProxyMode)})") from None
+        if mode is ProxyMode.USERSPACE:
+            return mode
+        reason = kernel_proxy.unavailable_reason(self._nft_runner())
+        if not reason:
+            return ProxyMode.NFTABLES
+        if mode is ProxyMode.NFTABLES:
+            raise RuntimeError(f"proxy mode nftables requested but {reason}")
+        log.info("service proxy in user space: %s", reason)
+        return ProxyMode.USERSPACE
+
     async def start(self) -> None:
         """Register with the informers and start the proxy; does not wait for cache sync."""
         if self._pods is not None:
             return
         await self._start_dns()
+        if self._table is not None:
+            self._table.delete()  # a stale table of a crashed cluster with our ranges
         self._setup_kernel()
         self._pods = await self.informers.informer(
             "pods", indexers={SUBDOMAIN_INDEX: _by_subdomain})
@@ -189,9 +259,18 @@ class ClusterNetwork:
         if self._dying:
             await asyncio.gather(*self._dying, return_exceptions=True)
         self.faults.heal()
-        if self._kernel is not None:
-            self._clear_kernel()
-            self._kernel = None
+        self._kernel = None
+        self._kernel_applied = ()
+        if self._table is not None:
+            try:
+                self._table.delete()
+            except NftablesError:
+                log.warning("could not remove nftables table %s", self._table.name,
+                            exc_info=True)
+        if self._nft is not None:
+            self._nft.close()
+            self._nft = None
+            self._table = None
         if self._owns_hosts_dir:
             shutil.rmtree(self._hosts_dir, ignore_errors=True)
         if self._owns_ranges:
@@ -218,21 +297,16 @@ class ClusterNetwork:
         wanted = self.settings.kernel_partitions
         if wanted is False:
             return
-        if not KernelPartitions.available():
-            if wanted:
-                raise RuntimeError("kernel partitions requested but nftables is unusable here "
-                                   "(needs the `nft` binary and root)")
-            log.info("nftables unavailable: partitions apply to in-process connections only")
-            return
-        self._kernel = KernelPartitions(f"redisha_{self.ranges.index}")
-        self._clear_kernel()
-
-    def _clear_kernel(self) -> None:
-        assert self._kernel is not None
-        try:
-            self._kernel.clear()
-        except (OSError, RuntimeError):
-            log.warning("could not remove nftables table %s", self._kernel.table, exc_info=True)
+        if self._table is None:
+            if not nftables.usable(self._nft_runner()):
+                if wanted:
+                    raise RuntimeError("kernel partitions requested but nftables is unusable "
+                                       "here (needs root and libnftables or the nft binary)")
+                log.info("nftables unavailable: partitions apply to in-process connections "
+                         "only")
+                return
+            self._nft_table().delete()  # a stale table of a crashed cluster with our ranges
+        self._kernel = KernelPartitions(self._nft_table())
 
     # -- sandboxes -------------------------------------------------------------------------
 
@@ -358,6 +432,8 @@ class ClusterNetwork:
             if self.dns.set_group(namespace, name, records):
                 touched.add(namespace)
             self.proxy.sync((namespace, name), service, eps)
+        if isinstance(self.proxy, KernelProxy):
+            self.proxy.commit()
         if self.dns_server is not None:
             return  # hosts files hold no cluster names: nothing to rewrite
         for namespace in touched:

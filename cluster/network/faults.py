@@ -8,11 +8,13 @@ Two layers enforce it:
 
 - **In-process** (always): connections made and accepted through a pod's sandbox consult
   `Faults.allows(local_ip, peer_ip)` on every read and write and stall while it is False;
-  the service proxy does the same between a client and its endpoint. Freezing a pod (its
+  the user-space service proxy does the same between a client and its endpoint (through
+  the kernel proxy a connection keeps the client's address, so the endpoint's own
+  sandbox is what stalls it in process). Freezing a pod (its
   program SIGSTOPped, as far as the network can tell) stalls that pod's in-process
   connections the same way.
-- **In the kernel** (when `nft` works, i.e. root and nftables installed): an nftables table
-  of this cluster drops packets between the sides' addresses on the loopback device, so
+- **In the kernel** (when nftables works, i.e. root and nftables installed): a chain in
+  this cluster's nftables table drops packets between the sides' addresses, so
   real processes (a real `redis-server`) are partitioned too. Dropped segments are
   retransmitted after healing with TCP's back-off, so traffic resumes within a second or
   two after a short partition, longer after a long one — as on a real network. Real
@@ -26,10 +28,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import shutil
-import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+from cluster.network import nftables
+from cluster.network.nftables import NftTable
 
 log = logging.getLogger(__name__)
 
@@ -152,61 +155,53 @@ class Faults:
 class KernelPartitions:
     """Partitions enforced by nftables, so that real processes are cut off too.
 
-    The rules live in one table per cluster (`ip redisha_<X>`, X being the cluster's range
-    index), rewritten whole and atomically on every change; a stale table left by a crashed
-    cluster that had the same ranges is replaced on first use.
+    The rules are one filter chain, `partitions`, on the output hook of the cluster's
+    table (`nftables.NftTable`, shared with the kernel service proxy), rewritten whole in
+    one transaction on every change and removed while no partition is in force. Every
+    locally generated packet passes the output hook — a real process's and the engine's
+    alike — and at filter priority it comes after the service proxy's DNAT, so a packet
+    sent to a ClusterIP is matched by the endpoint it was translated to: partitions apply
+    through Services too.
     """
 
-    def __init__(self, table: str) -> None:
+    CHAIN = "partitions"
+
+    def __init__(self, table: NftTable) -> None:
         self.table = table
         self._active = False
 
     @staticmethod
     def available() -> bool:
-        """Can this process drive nftables? (Needs the `nft` binary and CAP_NET_ADMIN.)"""
-        nft = shutil.which("nft")
-        if nft is None:
-            return False
-        probe = "redisha_probe"
-        script = f"table ip {probe}\ndelete table ip {probe}\n"
-        try:
-            result = subprocess.run([nft, "-f", "-"], input=script.encode(), capture_output=True, check=False,
-                                    timeout=5)
-        except (OSError, subprocess.SubprocessError):
-            return False
-        return result.returncode == 0
+        """Can this process drive nftables? (Needs libnftables or `nft`, and root.)"""
+        return nftables.usable()
 
     def apply(self, partitions: Iterable[Partition]) -> None:
-        """Make the table drop exactly the traffic between the given partitions' sides."""
+        """Make the chain drop exactly the traffic between the given partitions' sides."""
         rules = []
         for p in partitions:
             if not p.side_a or not p.side_b:
                 continue
             a = ", ".join(sorted(p.side_a))
             b = ", ".join(sorted(p.side_b))
-            rules.append(f"    ip saddr {{ {a} }} ip daddr {{ {b} }} drop")
-            rules.append(f"    ip saddr {{ {b} }} ip daddr {{ {a} }} drop")
+            rules.append(f"ip saddr {{ {a} }} ip daddr {{ {b} }} drop")
+            rules.append(f"ip saddr {{ {b} }} ip daddr {{ {a} }} drop")
         if not rules and not self._active:
             return
-        script = [f"table ip {self.table}", f"delete table ip {self.table}"]
+        chain = f"{self.table.ref} {self.CHAIN}"
+        script = [self._declare(chain)]
         if rules:
-            script += [f"table ip {self.table} {{",
-                       "  chain output {",
-                       "    type filter hook output priority filter; policy accept;",
-                       *rules,
-                       "  }", "}"]
-        self._run("\n".join(script) + "\n")
+            script += [f"flush chain {chain}", *(f"add rule {chain} {r}" for r in rules)]
+        else:
+            script.append(f"delete chain {chain}")
+        self.table.apply(script)
         self._active = bool(rules)
 
-    def clear(self) -> None:
-        """Remove the table (also one left behind by a crashed cluster with these ranges)."""
-        self._run(f"table ip {self.table}\ndelete table ip {self.table}\n")
-        self._active = False
+    @staticmethod
+    def _declare(chain: str) -> str:
+        return f"add chain {chain} {{ type filter hook output priority filter; policy accept; }}"
 
-    def _run(self, script: str) -> None:
-        nft = shutil.which("nft") or "nft"
-        result = subprocess.run([nft, "-f", "-"], input=script.encode(), capture_output=True, check=False,
-                                timeout=10)
-        if result.returncode != 0:
-            raise RuntimeError(f"nft failed ({result.returncode}): "
-                               f"{result.stderr.decode(errors='replace').strip()}")
+    def clear(self) -> None:
+        """Remove the chain: nothing is partitioned in the kernel any more."""
+        chain = f"{self.table.ref} {self.CHAIN}"
+        self.table.apply([self._declare(chain), f"delete chain {chain}"])
+        self._active = False

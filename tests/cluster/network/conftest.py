@@ -81,14 +81,16 @@ class Net:
 
 
 @contextlib.asynccontextmanager
-async def started_net(*, dns_server: bool | None = None) -> AsyncIterator[Net]:
-    """An API server and a started ClusterNetwork on freshly claimed ranges."""
+async def started_net(*, dns_server: bool | None = None, proxy_mode: str = "userspace",
+                      kernel_partitions: bool = False) -> AsyncIterator[Net]:
+    """An API server and a started ClusterNetwork on freshly claimed ranges (the
+    user-space proxy unless `proxy_mode` says otherwise)."""
     ranges = claim_ranges()
     api = APIServer(settings=APIServerSettings(service_cidr=ranges.service_cidr))
     client = InProcessClient(api)
     factory = InformerFactory(client, settings=FAST_INFORMERS)
     network = ClusterNetwork(client, factory, ranges=ranges, settings=NetworkSettings(
-        kernel_partitions=False, dns_server=dns_server))
+        kernel_partitions=kernel_partitions, dns_server=dns_server, proxy_mode=proxy_mode))
     await network.start()
     await factory.start()
     assert await factory.wait_for_cache_sync(5)
