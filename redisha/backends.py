@@ -49,6 +49,7 @@ from redisha.sentinel.settings import SentinelSettings
 from redisha.server import real
 from redisha.server.image import redis_image
 from redisha.server.server import ServerSettings
+from redisha.writer import image as writer
 
 
 class Backend(str, enum.Enum):
@@ -75,6 +76,7 @@ def fake_images(server_settings: ServerSettings | None = None,
         redis_image(server_settings),
         sentinel_image(sentinel_settings),
         memcached.memcached_image(),
+        writer.writer_image(),
     ]
 
 
@@ -100,6 +102,7 @@ def real_images() -> list[ProcessImage]:
         real.sentinel_image(),
         sentinel_process.process_image(),
         memcached.process_image(),
+        writer.process_image(),
     ]
 
 

@@ -81,12 +81,12 @@ def _add_dashboard(commands: "argparse._SubParsersAction[argparse.ArgumentParser
                       help="fake: in-process Redis pods (default); real: redis-server processes")
     dash.add_argument("--nodes", type=_positive, default=3, help="nodes (default 3)")
     dash.add_argument("--redis", type=_positive, default=3,
-                      help="Redis pods of the demo (default 3)")
+                      help="Redis pods of the demo's RedisFailover (default 3)")
     dash.add_argument("--sentinels", type=_positive, default=3,
-                      help="sentinels of the demo (default 3; needs the RedisFailover operator)")
+                      help="sentinels of the demo's RedisFailover (default 3)")
     dash.add_argument("--down-after-ms", type=_positive, default=5000,
-                      help="sentinels' down-after-milliseconds (default 5000; needs the "
-                           "operator)")
+                      help="sentinels' down-after-milliseconds: how long a silent primary "
+                           "(hung, partitioned) is waited for before a failover (default 5000)")
     dash.add_argument("--state", metavar="PATH", help="keep the cluster's state in SQLite at PATH")
     dash.add_argument("--readonly", action="store_true",
                       help="no kill, delete, faults or writing commands")

@@ -1,14 +1,18 @@
-"""The dashboard's composition root: a cluster, a demo workload, and faults beyond the API.
+"""The dashboard's composition root: a cluster, the Redis HA demo, and faults beyond the API.
 
-`redisha` (= `redisha dashboard`) starts the embedded cluster on a backend, deploys the
-demo, and hands the dashboard a `tui.connection.Connection`: the cluster's client, and a
+`redisha` (= `redisha dashboard`) starts the embedded cluster on a backend, installs the
+RedisFailover CRD, runs the operator in this process, and deploys the demo:
+
+- RedisFailover `demo` (`--redis` redis pods, `--sentinels` sentinels, `--down-after-ms`);
+- Deployment `demo-writer`: one pod of image `redisha/writer` (`redisha.writer`) writing
+  `SET`s through the primary Service `rfrm-demo` and logging every acknowledged, failed and
+  lost write. Its pods carry `redisha.io/writes-to=demo`, which is how the dashboard finds
+  the log it reads the HA pane's write counters from.
+
+Then it hands the dashboard a `tui.connection.Connection`: the cluster's client, and a
 `ClusterFaults` that reaches into the embedded cluster for what the API cannot do (crash a
 container, freeze a process, partition pods, kill a node). The dashboard itself never sees
-the engine.
-
-Until the RedisFailover operator exists (issue 5) the demo workload is the tutorial's
-master/replica StatefulSet `redis-sfs` with its headless Service; `--sentinels` and
-`--down-after-ms` are accepted and reported as not yet in effect.
+the engine. `--no-demo` starts the cluster alone: no CRD, no operator, no workload.
 """
 
 from __future__ import annotations
@@ -17,79 +21,99 @@ import contextlib
 import dataclasses
 import enum
 import sys
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, TextIO
+from typing import Any, TextIO
 
+import redisha.operator as rf_operator
 from cluster.api import errors
 from cluster.client import Client
 from cluster.embedded import ClusterSettings, EmbeddedCluster, start_cluster
 from cluster.network.faults import Partition
 from redisha import backends
 from redisha.backends import Backend
+from redisha.operator import OperatorSettings
+from redisha.sentinel.settings import SentinelSettings
+from redisha.server.server import ServerSettings
+from redisha.writer.image import IMAGE_NAME as WRITER_IMAGE
 from tui import bench as tui_bench
-from tui.app import DashboardApp
+from tui.app import DashboardApp, DashboardSettings
 from tui.bench import TuiBenchResult
 from tui.connection import Connection
 from tui.faults import FaultError
-from tui.script import (DEFAULT_SIZE, Scenario, ScriptError, demo_kill_primary, load_script,
-                        run_headless, scripted)
+from tui.roles import COMPONENT_LABEL, WRITES_TO_LABEL
+from tui.script import (
+    DEFAULT_SIZE,
+    Scenario,
+    ScriptError,
+    demo_kill_primary,
+    load_script,
+    run_headless,
+    scripted,
+)
 
 DEMO_NAMESPACE = "default"
-DEMO_NAME = "redis-sfs"
+DEMO_NAME = "demo"
+"""The RedisFailover: pods `rfr-demo-N`, primary Service `rfrm-demo`."""
+WRITER_NAME = "demo-writer"
 DEFAULT_REDIS = 3
 DEFAULT_SENTINELS = 3
 DEFAULT_DOWN_AFTER_MS = 5000
+DEFAULT_WRITE_RATE = 50.0
+"""The writer's writes a second: enough for a sparkline and a first write within 20 ms
+of the primary's return, nothing a laptop notices."""
 
 
-def tutorial_service() -> dict[str, Any]:
-    """The tutorial's headless Service (service.yaml)."""
+def demo_failover(redis: int = DEFAULT_REDIS, sentinels: int = DEFAULT_SENTINELS,
+                  down_after_ms: int = DEFAULT_DOWN_AFTER_MS,
+                  failover_timeout_ms: int | None = None) -> dict[str, Any]:
+    """RedisFailover `demo`; the quorum is a majority of the sentinels."""
+    sentinel: dict[str, Any] = {"replicas": sentinels, "quorum": sentinels // 2 + 1,
+                                "downAfterMilliseconds": down_after_ms}
+    if failover_timeout_ms is not None:
+        sentinel["failoverTimeoutMilliseconds"] = failover_timeout_ms
+    return rf_operator.sample(DEMO_NAME, spec={"redis": {"replicas": redis},
+                                               "sentinel": sentinel})
+
+
+def writer_deployment(rate: float = DEFAULT_WRITE_RATE, *,
+                      failover: str = DEMO_NAME) -> dict[str, Any]:
+    """The writer workload: one pod writing through RedisFailover `failover`'s primary
+    Service, labelled for the dashboard (`redisha.io/writes-to`)."""
+    labels = {"app.kubernetes.io/name": "redisha-writer", COMPONENT_LABEL: "writer",
+              WRITES_TO_LABEL: failover}
     return {
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": DEMO_NAME, "labels": {"app": DEMO_NAME}},
-        "spec": {"clusterIP": "None",
-                 "ports": [{"port": 6379, "name": DEMO_NAME}],
-                 "selector": {"app": DEMO_NAME}},
-    }
-
-
-TUTORIAL_SCRIPT = """\
-set -ex
-ordinal=`hostname | awk -F '-' '{print $NF}'`
-if [[ $ordinal -eq 0 ]]; then
-  echo > /tmp/redis.conf
-else
-  echo "slaveof redis-sfs-0.redis-sfs 6379" > /tmp/redis.conf
-fi
-redis-server /tmp/redis.conf
-"""
-"""server.yaml's container script: pod 0 is the master, the others replicate from it."""
-
-
-def tutorial_statefulset(replicas: int) -> dict[str, Any]:
-    """The tutorial's StatefulSet (server.yaml) with `replicas` pods."""
-    return {
-        "apiVersion": "apps/v1", "kind": "StatefulSet",
-        "metadata": {"name": DEMO_NAME},
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": f"{failover}-writer", "labels": dict(labels)},
         "spec": {
-            "serviceName": DEMO_NAME, "replicas": replicas,
-            "selector": {"matchLabels": {"app": DEMO_NAME}},
+            "replicas": 1,
+            "selector": {"matchLabels": dict(labels)},
             "template": {
-                "metadata": {"labels": {"app": DEMO_NAME}},
-                "spec": {"containers": [{
-                    "name": DEMO_NAME, "image": "redis",
-                    "command": ["bash", "-c", TUTORIAL_SCRIPT],
-                }]},
+                "metadata": {"labels": dict(labels)},
+                "spec": {"terminationGracePeriodSeconds": 2,
+                         "containers": [{
+                             "name": "writer", "image": WRITER_IMAGE,
+                             "args": ["--host", f"rfrm-{failover}", "--port", "6379",
+                                      "--rate", f"{rate:g}"],
+                         }]},
             },
         },
     }
 
 
-async def deploy_demo(client: Client, *, redis: int = DEFAULT_REDIS) -> list[str]:
-    """Create the demo workload; objects that exist already (a `--state` file reused)
-    are left as they are. Returns what was created, kubectl style."""
+async def deploy_demo(client: Client, *, redis: int = DEFAULT_REDIS,
+                      sentinels: int = DEFAULT_SENTINELS,
+                      down_after_ms: int = DEFAULT_DOWN_AFTER_MS,
+                      failover_timeout_ms: int | None = None,
+                      write_rate: float = DEFAULT_WRITE_RATE) -> list[str]:
+    """Create the CRD (unless it exists), RedisFailover `demo` and its writer; objects that
+    exist already (a `--state` file reused) are left as they are. Returns what was
+    created, kubectl style."""
     created = []
-    for obj in (tutorial_service(), tutorial_statefulset(redis)):
+    await rf_operator.install(client)
+    for obj in (demo_failover(redis, sentinels, down_after_ms, failover_timeout_ms),
+                writer_deployment(write_rate)):
         try:
             await client.create(obj, DEMO_NAMESPACE)
         except errors.AlreadyExists:
@@ -188,32 +212,59 @@ class DemoOptions:
     """False (`--no-demo`) starts an empty cluster."""
 
     def notices(self) -> list[str]:
-        """What the options ask for that cannot happen yet."""
+        """What the dashboard should warn about once it is up."""
         out = []
-        if self.demo and (self.sentinels != DEFAULT_SENTINELS
-                          or self.down_after_ms != DEFAULT_DOWN_AFTER_MS):
-            out.append("--sentinels and --down-after-ms take effect with the RedisFailover "
-                       "operator, which is not available yet; the demo runs the tutorial's "
-                       "StatefulSet")
+        if self.demo and self.redis < 2:
+            out.append(f"--redis {self.redis}: with no replica there is nothing to fail "
+                       f"over to")
         return out
+
+
+@dataclass(frozen=True)
+class DemoTuning:
+    """The demo's timers beyond the options; tests shorten them, the demo keeps each
+    part's defaults."""
+
+    cluster: ClusterSettings = field(default_factory=ClusterSettings.quick)
+    operator: OperatorSettings = field(default_factory=OperatorSettings)
+    sentinel: SentinelSettings | None = None
+    """The built-in sentinel's timers on the fake backend (None: Redis Sentinel's own)."""
+    server: ServerSettings | None = None
+    """The fake redis image's settings (None: its defaults)."""
+    failover_timeout_ms: int | None = None
+    """The RedisFailover's failoverTimeoutMilliseconds (None: the CRD's default)."""
+    write_rate: float = DEFAULT_WRITE_RATE
 
 
 @contextlib.asynccontextmanager
 async def start(options: DemoOptions,
-                settings: ClusterSettings | None = None) -> AsyncIterator[Connection]:
-    """The cluster with the demo deployed, as a dashboard connection.
+                tuning: DemoTuning | None = None) -> AsyncIterator[Connection]:
+    """The cluster with the demo deployed and the operator running, as a dashboard
+    connection.
 
     Raises `backends.BackendUnavailable` (one line) before anything starts when the
     machine cannot run the backend.
     """
-    base = settings or ClusterSettings.quick()
-    base = dataclasses.replace(base, nodes=options.nodes, state_path=options.state)
-    async with backends.start(options.backend, base) as cluster:
+    tuning = tuning or DemoTuning()
+    base = dataclasses.replace(tuning.cluster, nodes=options.nodes, state_path=options.state)
+    async with backends.start(options.backend, base, server_settings=tuning.server,
+                              sentinel_settings=tuning.sentinel) as cluster:
+        operator: rf_operator.RedisFailoverOperator | None = None
         if options.demo:
-            await deploy_demo(cluster.client, redis=options.redis)
+            await deploy_demo(cluster.client, redis=options.redis, sentinels=options.sentinels,
+                              down_after_ms=options.down_after_ms,
+                              failover_timeout_ms=tuning.failover_timeout_ms,
+                              write_rate=tuning.write_rate)
+            operator = rf_operator.RedisFailoverOperator(cluster.client, cluster.informers,
+                                                         settings=tuning.operator)
+            await operator.start()
         context = f"embedded ({options.backend.value}, {options.nodes} nodes)"
-        yield Connection(cluster.client, ClusterFaults(cluster), context=context,
-                         namespace=DEMO_NAMESPACE)
+        try:
+            yield Connection(cluster.client, ClusterFaults(cluster), context=context,
+                             namespace=DEMO_NAMESPACE)
+        finally:
+            if operator is not None:
+                await operator.stop()
 
 
 class DemoScenario(str, enum.Enum):
@@ -234,6 +285,10 @@ class DashboardRun:
     demo: DemoScenario | None = None
     """A built-in scenario to run headless (`--demo kill-primary`)."""
     screenshot_dir: str | None = None
+    tuning: DemoTuning | None = None
+    """The demo's timers (None: `DemoTuning()`'s)."""
+    settings: DashboardSettings | None = None
+    """The dashboard's rhythms (None: its defaults)."""
 
 
 async def run_dashboard(run: DashboardRun, *, out: TextIO | None = None,
@@ -258,8 +313,8 @@ async def run_dashboard(run: DashboardRun, *, out: TextIO | None = None,
     elif run.demo is DemoScenario.KILL_PRIMARY:
         scenario = demo_kill_primary()
     try:
-        async with start(run.options) as connection:
-            app = DashboardApp(connection, readonly=run.readonly,
+        async with start(run.options, run.tuning) as connection:
+            app = DashboardApp(connection, readonly=run.readonly, settings=run.settings,
                                notices=run.options.notices())
             if run.headless:
                 assert scenario is not None

@@ -7,6 +7,10 @@ back) turns the dirty keys into a `TableDiff` and the table applies it cell by c
 a second the rows in view are marked too, so AGE and `RESTARTS (5s ago)` keep moving
 without touching rows nobody sees.
 
+The HA pane's view (`haview`) is recomputed four times a second from the RedisFailover
+informer's cache, the pods' addresses and what `HAFeed` read from sentinel and writer pod
+logs; the pane is redrawn only when the view changed.
+
 Everything a key does is an action on the app, so the same action runs from its key, the
 command palette (`ctrl+p`) and scripts. API calls run in workers, and every failure ends
 as a notification: nothing a user types crashes the app.
@@ -37,13 +41,15 @@ from cluster.client import Client
 from cluster.informer import HandlerRegistration, Informer, InformerFactory
 from cluster.kubectl.commands import Kubectl
 from cluster.kubectl.printing import kind_word
-from tui import actions, commands, keys
+from tui import actions, commands, haview, keys
 from tui.keys import DESTRUCTIVE_ACTIONS, KEY_DISPLAY, MAIN_BINDINGS
 from tui.connection import Connection
 from tui.faults import FaultError, FaultKind
+from tui.hafeed import HAFeed
 from tui.kinds import VIEW_ALIASES, Drill, KindView, RowContext, view_for, without_namespace
 from tui.model import FilterError, RowFilter, Scope, TableModel
-from tui.roles import Role, role_from_labels, role_from_reply, runs_redis
+from tui.roles import (INSTANCE_LABEL, Role, labelled_by_operator, role_from_labels,
+                       role_from_reply, runs_redis)
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.faultmenu import FaultChoice, FaultMenu
 from tui.screens.help import HelpScreen, HelpSection
@@ -56,11 +62,22 @@ from tui.widgets.logpane import LogPane, LogTarget
 from tui.widgets.table import ResourceTable
 
 NODE_INDEX = "node"
+INSTANCE_INDEX = "instance"
 REDISFAILOVERS = "redisfailovers.redisha.io"
+MARKED_FAULTS = frozenset({FaultKind.CRASH, FaultKind.HANG, FaultKind.PARTITION_FROM_PRIMARY,
+                           FaultKind.PARTITION_FROM_SENTINELS, FaultKind.KILL_NODE,
+                           FaultKind.DRAIN})
+"""Faults that may set a failover off: the HA pane's timeline starts at them."""
 
 
 def _node_of(pod: dict[str, Any]) -> list[str]:
     return [(pod.get("spec") or {}).get("nodeName") or ""]
+
+
+def _instance_of(pod: dict[str, Any]) -> list[str]:
+    """`ns/<instance label>`: a RedisFailover's pods (redis and sentinels) by its key."""
+    instance = objects.labels_of(pod).get(INSTANCE_LABEL)
+    return [f"{objects.namespace_of(pod)}/{instance}"] if instance else []
 
 
 @dataclass(frozen=True)
@@ -91,8 +108,17 @@ class DashboardSettings:
     """From this width on the HA pane sits right of the table; below it, under the table."""
     ha_min_width: int = 100
     """Narrower terminals hide the HA pane (`:ha` shows it anyway)."""
+    ha_wide_width: int = 116
+    """Under the table, from this width on the pane's three parts sit side by side;
+    narrower, the writes and the timeline stack beside the topology (`-ha-narrow`)."""
     ha_min_height: int = 30
     """So do shorter ones."""
+    ha_interval: float = 0.25
+    """How often the HA pane's view is recomputed (it is redrawn only when it changed)."""
+    follow_ha_logs: bool = True
+    """Follow sentinel and writer pods' logs for the HA pane (snapshot tests feed it)."""
+    ha_log_retry: float = 1.0
+    """Seconds before a log follow that ended is taken up again."""
     clock: Callable[[], float] = time.time
     """Wall clock for AGE columns."""
 
@@ -200,6 +226,11 @@ class DashboardApp(App[int]):
         self._ha_forced: bool | None = None
         self._header_shown: tuple[Any, ...] | None = None
         self._ha_shown: tuple[Any, ...] | None = None
+        self.feed = HAFeed(self.client, retry=self.settings.ha_log_retry,
+                           clock=self.settings.clock)
+        """Sentinel events and writer counts, from pod logs (the HA pane's)."""
+        self.ha_view: haview.HAView | None = None
+        """What the HA pane shows (kept current even while the pane is hidden)."""
         self.attached = asyncio.Event()
 
     def get_default_screen(self) -> Screen[Any]:
@@ -234,7 +265,8 @@ class DashboardApp(App[int]):
 
     async def attach(self) -> None:
         """Start the informers the header needs and show pods."""
-        self.pods = await self.factory.informer("pods", indexers={NODE_INDEX: _node_of})
+        self.pods = await self.factory.informer(
+            "pods", indexers={NODE_INDEX: _node_of, INSTANCE_INDEX: _instance_of})
         self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
         nodes = await self.factory.informer("nodes")
         nodes.add_handler(lambda n: self.counter.node(objects.object_key(n), n),
@@ -245,6 +277,7 @@ class DashboardApp(App[int]):
                                Scope(namespace=self.namespace), push=False)
         self.set_interval(self.settings.clock_interval, self._quietly(self._tick))
         self.set_interval(self.settings.header_interval, self._quietly(self.refresh_header))
+        self.set_interval(self.settings.ha_interval, self._quietly(self._refresh_ha))
         if self.settings.probe_roles:
             self._probe_roles()
         self.refresh_header()
@@ -254,6 +287,7 @@ class DashboardApp(App[int]):
         self.attached.set()
 
     async def on_unmount(self) -> None:
+        await self.feed.close()
         await self.factory.stop()
 
     def _pod_added(self, pod: dict[str, Any]) -> None:
@@ -267,17 +301,22 @@ class DashboardApp(App[int]):
         self.counter.pod(key, None)
         self.redis_pods.discard(key)
         self.probed_roles.pop(key, None)
+        self.feed.untrack(key)
 
     def _pod_seen(self, key: str, pod: dict[str, Any]) -> None:
         self.counter.pod(key, pod)
-        if (runs_redis(pod) and role_from_labels(pod) is None
+        if self.settings.follow_ha_logs:
+            self.feed.track(pod)
+        labelled = role_from_labels(pod) is not None or labelled_by_operator(pod)
+        if (runs_redis(pod) and not labelled
                 and (pod.get("status") or {}).get("phase") == "Running"
                 and not objects.is_terminating(pod)):
             self.redis_pods.add(key)
         else:
             self.redis_pods.discard(key)
-            if key in self.probed_roles and (objects.is_terminating(pod) or
+            if key in self.probed_roles and (labelled or objects.is_terminating(pod) or
                                              (pod.get("status") or {}).get("phase") != "Running"):
+                # A label overrules what the pod once answered, now and later.
                 del self.probed_roles[key]
 
     # -- the table ------------------------------------------------------------------------
@@ -390,12 +429,11 @@ class DashboardApp(App[int]):
                                       if self.model.row_filter.active else "")
 
     def _tick(self) -> None:
-        """Once a second: the rows in view age, the HA pane reads again."""
+        """Once a second: the rows in view age."""
         if self.model is not None and self.model.view.timed:
             for key in self.table.visible_keys():
                 self.model.mark(key)
             self.request_flush()
-        self._refresh_ha()
 
     def primaries(self) -> tuple[str, ...]:
         """`ns/name` of every pod known to be a primary (labels, else the role probe)."""
@@ -404,11 +442,11 @@ class DashboardApp(App[int]):
     def refresh_header(self) -> None:
         """Redraw the header, only when what it shows changed."""
         summary = self.counter.summary(self.connection.context, self.probed_roles)
-        epochs = [str((rf.get("status") or {}).get("epoch"))
-                  for rf in self.failovers or () if (rf.get("status") or {}).get("epoch")
-                  is not None]
-        if epochs:
-            summary = dataclasses.replace(summary, epoch=", ".join(epochs))
+        view = self.ha_view
+        if view is not None:
+            summary = dataclasses.replace(
+                summary, epoch=view.epoch,
+                write_rate=str(view.writes.rate) if view.writes.present else "—")
         shown = (summary, self.namespace, self.readonly)
         if shown == self._header_shown:
             return
@@ -457,6 +495,7 @@ class DashboardApp(App[int]):
         placement = self.ha_placement()
         for option in HAPlacement:
             screen.set_class(option is placement, f"-ha-{option.value}")
+        screen.set_class(self._ha_narrow(placement), "-ha-narrow")
 
     def action_toggle_ha(self) -> None:
         self._ha_forced = self.ha_placement() is HAPlacement.HIDDEN
@@ -468,21 +507,49 @@ class DashboardApp(App[int]):
         return {**self.probed_roles, **self.counter.labelled_roles()}
 
     def _refresh_ha(self) -> None:
-        self._watch_failovers()
-        if self._rf_informer is not None:
+        """Recompute the HA view; redraw the pane when it (or its placement) changed."""
+        if self._rf_informer is None:
+            if time.monotonic() - self._rf_checked >= 5.0:
+                self._watch_failovers()
+        else:
             self.failovers = self._rf_informer.list()
+        view = self.compute_ha_view()
+        self.ha_view = view
         placement = self.ha_placement()
         if placement is HAPlacement.HIDDEN:
             return
-        roles = self._known_roles()
-        shown = (placement, sorted(roles.items()),
-                 [(objects.object_key(rf), objects.resource_version_of(rf))
-                  for rf in self.failovers or ()], self.failovers is None)
+        wide = placement is HAPlacement.BOTTOM and not self._ha_narrow(placement)
+        roles = self._known_roles() if view is None else {}
+        shown = (placement, wide, view, sorted(roles.items()))
         if shown == self._ha_shown:
             return
         self._ha_shown = shown
-        self._main().query_one("#ha", HAPane).show(
-            self.failovers, roles, compact=placement is HAPlacement.BOTTOM)
+        self._main().query_one("#ha", HAPane).show(view, wide=wide, roles=roles)
+
+    def _ha_narrow(self, placement: HAPlacement) -> bool:
+        return placement is HAPlacement.BOTTOM and self.size.width < self.settings.ha_wide_width
+
+    def refresh_now(self) -> None:
+        """Redraw the HA pane and the header now rather than at their next tick (before a
+        script's screenshot)."""
+        self._refresh_ha()
+        self.refresh_header()
+
+    def compute_ha_view(self) -> haview.HAView | None:
+        """The view of the first RedisFailover in the dashboard's namespace (or in any,
+        with all namespaces shown); None without one."""
+        failovers = sorted((rf for rf in self.failovers or ()
+                            if self.namespace is None
+                            or objects.namespace_of(rf) == self.namespace),
+                           key=objects.object_key)
+        if not failovers:
+            return None
+        rf, key = failovers[0], objects.object_key(failovers[0])
+        pods = self.pods.by_index(INSTANCE_INDEX, key) if self.pods is not None else []
+        return haview.build(rf, pods=pods, events=self.feed.events(key),
+                            writes=self.feed.writes(key), marks=self.feed.marks,
+                            now=self.settings.clock(),
+                            others=tuple(objects.object_key(o) for o in failovers[1:]))
 
     @work(exclusive=True, group="failovers")
     async def _watch_failovers(self) -> None:
@@ -752,8 +819,10 @@ class DashboardApp(App[int]):
             self.notify(f"ctrl-k kills pods; ctrl-d deletes a {self.rt.kind}",
                         severity="warning")
             return
-        await self._report(actions.kill_pod(self.client, objects.namespace_of(obj),
-                                             objects.name_of(obj)))
+        mark = self.feed.note_fault("kill", [objects.object_key(obj)])
+        if await self._report(actions.kill_pod(self.client, objects.namespace_of(obj),
+                                                objects.name_of(obj))) is None:
+            self.feed.forget(mark)
 
     def action_delete(self) -> None:
         """ctrl-d: delete the selected object after a confirmation."""
@@ -765,7 +834,11 @@ class DashboardApp(App[int]):
 
         async def answered(yes: bool | None) -> None:
             if yes:
-                await self._report(actions.delete_object(self.client, rt, ns, name))
+                mark = self.feed.note_fault("delete", [objects.object_key(obj)]) \
+                    if rt.key == "pods" else None
+                line = await self._report(actions.delete_object(self.client, rt, ns, name))
+                if line is None and mark is not None:
+                    self.feed.forget(mark)
 
         self.push_screen(ConfirmScreen("Delete", f"Delete {kind_word(rt)}/{name}{where}?"),
                          answered)
@@ -860,8 +933,9 @@ class DashboardApp(App[int]):
         self.notify(f"{kind} does not apply to the selected row", severity="warning")
 
     async def inject(self, kind: FaultKind, obj: dict[str, Any]) -> str | None:
-        """Run one fault on the pod or node `obj`; notify what happened."""
-        faults = self.connection.faults
+        """Run one fault on the pod or node `obj`; notify what happened. A fault that may
+        set a failover off is noted for the HA pane's timeline (and forgotten if it
+        failed)."""
         name = objects.name_of(obj)
         is_pod = obj.get("kind") == "Pod" or (self.rt is not None and self.rt.key == "pods")
         ns = objects.namespace_of(obj)
@@ -870,6 +944,19 @@ class DashboardApp(App[int]):
                                  FaultKind.KILL_NODE):
             self.notify(f"pod {name} is not on a node yet", severity="error")
             return None
+        mark = None
+        if kind in MARKED_FAULTS:
+            hit = [f"{ns}/{name}"] if is_pod else []
+            if kind in (FaultKind.KILL_NODE, FaultKind.DRAIN) and self.pods is not None:
+                hit = self.pods.index_keys(NODE_INDEX, node)
+            mark = self.feed.note_fault(kind.value, hit)
+        line = await self._inject(kind, ns, name, node)
+        if line is None and mark is not None:
+            self.feed.forget(mark)
+        return line
+
+    async def _inject(self, kind: FaultKind, ns: str, name: str, node: str) -> str | None:
+        faults = self.connection.faults
         if kind is FaultKind.CORDON:
             return await self._report(actions.set_unschedulable(self.client, node, True))
         if kind is FaultKind.UNCORDON:

@@ -1,7 +1,8 @@
 """Which part a pod plays in Redis HA, and the tone its row is painted in.
 
 The dashboard learns roles the way `kubectl` would: from pod labels the operator writes
-(`redisha.io/role=primary|replica`, `app.kubernetes.io/component=sentinel`). Pods nobody labels —
+(`redisha.io/role=primary|replica`, `app.kubernetes.io/component=sentinel`), and the
+`redisha.io/writes-to` label of a writer workload. Pods nobody labels —
 the tutorial's plain StatefulSet — are asked with `redis-cli role` through the API's exec,
 and the answer is kept beside the label, never written back.
 """
@@ -18,6 +19,11 @@ ROLE_LABEL = "redisha.io/role"
 """The operator's label for a Redis pod's role; the primary Service selects `primary`."""
 COMPONENT_LABEL = "app.kubernetes.io/component"
 """Kubernetes' recommended label, which the operator sets to `redis` or `sentinel`."""
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+"""The operator sets it to the RedisFailover's name on every pod it owns."""
+WRITES_TO_LABEL = "redisha.io/writes-to"
+"""On a writer workload's pods: the name of the RedisFailover (same namespace) it writes
+to. The dashboard follows those pods' logs for the HA pane's write counters."""
 
 
 class Role(str, enum.Enum):
@@ -26,6 +32,8 @@ class Role(str, enum.Enum):
     PRIMARY = "primary"
     REPLICA = "replica"
     SENTINEL = "sentinel"
+    WRITER = "writer"
+    """A client workload writing to a RedisFailover (`redisha.io/writes-to`)."""
 
 
 _LABEL_WORDS = {"primary": Role.PRIMARY, "master": Role.PRIMARY, "replica": Role.REPLICA,
@@ -40,7 +48,18 @@ def role_from_labels(pod: dict[str, Any]) -> Role | None:
         return _LABEL_WORDS[word]
     if labels.get(COMPONENT_LABEL) == "sentinel":
         return Role.SENTINEL
+    if labels.get(WRITES_TO_LABEL):
+        return Role.WRITER
     return None
+
+
+def labelled_by_operator(pod: dict[str, Any]) -> bool:
+    """Is the pod one the RedisFailover operator runs (`app.kubernetes.io/instance` and
+    component `redis` or `sentinel`)? Its labels are the whole truth about its role:
+    without a role label it is neither primary nor replica for now (a frozen ex-primary,
+    a pod waiting to rejoin), and asking it would only find what the operator overruled."""
+    labels = objects.labels_of(pod)
+    return INSTANCE_LABEL in labels and labels.get(COMPONENT_LABEL) in ("redis", "sentinel")
 
 
 def role_from_reply(reply: str) -> Role | None:

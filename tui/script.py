@@ -3,14 +3,14 @@
 A script is a list of steps (or a mapping with `size: [W, H]` and `steps:`):
 
 ```yaml
-- wait: {row: redis-sfs-0, column: STATUS, equals: Running, timeout: 30}
-- select: redis-sfs-0
+- wait: {row: rfr-demo-0, column: ROLE, equals: primary, timeout: 30}
+- select: rfr-demo-0
 - press: [ctrl+k]
 - command: get pods           # typed into the command bar, then enter
 - filter: redis               # typed after /
 - type: abc                   # keys typed one by one into whatever has focus
-- wait: {text: "Primary redis-sfs-0", timeout: 20}
-- wait: {gone: redis-sfs-0}
+- wait: {text: "Primary rfr-demo-1", timeout: 20}
+- wait: {gone: rfr-demo-0}
 - wait: {output: "deployment.apps/web created"}
 - screenshot: after-kill      # DIR/after-kill.svg with --screenshot DIR
 ```
@@ -33,6 +33,9 @@ from textual.widgets import Input
 
 from cluster.api import objects
 from tui.app import DashboardApp
+from tui.roles import WRITES_TO_LABEL
+from tui.timeline import Step as TimelineStep
+from tui.timeline import Timeline
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_SIZE = (120, 40)
@@ -327,36 +330,83 @@ class ScriptRunner:
             await asyncio.sleep(0.05)
 
 
-async def kill_primary(runner: ScriptRunner, *, timeout: float = 60.0) -> str:
+def _failover_settled(app: DashboardApp, writer_expected: bool) -> bool:
+    """One labelled primary, the HA pane naming it Ready, and (with a writer) writes
+    acknowledged."""
+    view, primaries = app.ha_view, app.primaries()
+    if view is None or len(primaries) != 1:
+        return False
+    if view.primary != objects.split_key(primaries[0])[1] or view.phase != "Ready":
+        return False
+    return not writer_expected or (view.writes.present and view.writes.totals.acked > 0)
+
+
+def _writer_expected(app: DashboardApp, failover: str) -> bool:
+    """Is a pod labelled as writing to `failover` (`ns/name`) running?"""
+    namespace, name = objects.split_key(failover)
+    return app.pods is not None and any(
+        objects.labels_of(pod).get(WRITES_TO_LABEL) == name
+        and objects.namespace_of(pod) == namespace for pod in app.pods.list())
+
+
+def describe_timeline(timeline: Timeline) -> str:
+    """`fault 0 ms, sdown —, …, first write +140 ms`."""
+    parts = []
+    for step, _ in timeline.steps:
+        ms = timeline.ms(step)
+        parts.append(f"{step.value} {'—' if ms is None else f'{ms:+d} ms' if ms else '0 ms'}")
+    return ", ".join(parts)
+
+
+async def kill_primary(runner: ScriptRunner, *, timeout: float = 60.0) -> list[str]:
     """The built-in `--demo kill-primary`: select the primary in the pods table, press
-    ctrl-k, wait until a new primary shows (a pod other than the one killed), screenshot
-    before and after; the line to print."""
+    ctrl-k, wait until the HA pane shows a new primary (and the writer's first write on
+    it), screenshot before and after; the lines to print.
+
+    The time printed runs from the key press to the moment the primary Service pointed at
+    the new primary (`lastFailover.completedAt`); the lost writes are those the writer
+    found missing on the new primary."""
     app = runner.app
-    loop = asyncio.get_running_loop()
-    await runner._until(lambda: len(app.primaries()) == 1, timeout, "a single primary")
-    old = app.primaries()[0]
-    old_pod = app.pods.get(old) if app.pods is not None else None
-    old_uid = objects.uid_of(old_pod) if old_pod is not None else ""
-    old_name = objects.split_key(old)[1]
-    await runner.step(Select(old_name, timeout))
+    await runner._until(lambda: app.ha_view is not None, timeout, "a RedisFailover")
+    assert app.ha_view is not None
+    writer = _writer_expected(app, app.ha_view.key)
+    await runner._until(lambda: _failover_settled(app, writer), timeout,
+                        "a Ready RedisFailover with one labelled primary"
+                        + (" and acknowledged writes" if writer else ""))
+    view = app.ha_view
+    assert view is not None
+    old, lost_before = view.primary, view.writes.totals.lost
+    await runner.step(Select(old, timeout))
     runner.screenshot("before")
-    started = loop.time()
     await runner.step(Press(("ctrl+k",)))
 
     def replaced() -> bool:
-        primaries = app.primaries()
-        if len(primaries) != 1 or app.pods is None:
+        now = app.ha_view
+        if now is None or now.primary in ("", old) or now.timeline is None:
             return False
-        pod = app.pods.get(primaries[0])
-        return pod is not None and objects.uid_of(pod) != old_uid
+        done = now.timeline.done and now.timeline.old == old and now.timeline.new == now.primary
+        labelled = app.primaries() == (f"{objects.split_key(now.key)[0]}/{now.primary}",)
+        return done and labelled
 
-    await runner._until(replaced, timeout, f"a new primary after killing {old_name}")
-    elapsed_ms = round((loop.time() - started) * 1000)
+    await runner._until(replaced, timeout, f"a new primary after killing {old}")
+    if writer:
+        def written() -> bool:
+            now = app.ha_view
+            return (now is not None and now.timeline is not None
+                    and now.timeline.at(TimelineStep.FIRST_WRITE) is not None)
+        await runner._until(written, timeout, "the writer's first write on the new primary")
+    await runner.pilot.pause()
+    view = app.ha_view
+    assert view is not None and view.timeline is not None
+    app.refresh_now()
     await runner.pilot.pause()
     runner.screenshot("after")
-    new_name = objects.split_key(app.primaries()[0])[1]
-    return (f"failover: {old_name} -> {new_name} in {elapsed_ms} ms, lost writes: not "
-            f"measured (the writer workload arrives with the RedisFailover operator)")
+    timeline = view.timeline
+    took = timeline.completed_ms
+    lost = (f"lost {view.writes.totals.lost - lost_before} writes" if writer
+            else "lost writes: not measured (no writer pod)")
+    return [f"failover: {old} -> {timeline.new} in {took} ms, {lost}",
+            f"timeline: {describe_timeline(timeline)}"]
 
 
 Scenario = Callable[[ScriptRunner], Awaitable[None]]
@@ -372,7 +422,8 @@ def demo_kill_primary(timeout: float = 60.0) -> Scenario:
     async def run(runner: ScriptRunner) -> None:
         await asyncio.wait_for(runner.app.attached.wait(), 30)
         try:
-            runner.log(await kill_primary(runner, timeout=timeout))
+            for line in await kill_primary(runner, timeout=timeout):
+                runner.log(line)
         except StepFailed as e:
             raise StepFailed(f"--demo kill-primary: {e}") from None
     return run

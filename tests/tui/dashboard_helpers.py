@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 import pytest
+import yaml
 from textual.pilot import Pilot
 
 from cluster.embedded import ClusterSettings, EmbeddedCluster, start_cluster
-from redisha import backends
+from redisha import backends, demo
 from redisha.backends import Backend
-from redisha.demo import ClusterFaults, deploy_demo
+from redisha.demo import ClusterFaults, DemoOptions, DemoTuning
+from redisha.operator import OperatorSettings, Tuning
+from redisha.sentinel.settings import SentinelSettings
+from redisha.tutorial.manifests import TUTORIAL
 from tui.app import DashboardApp, DashboardSettings
 from tui.connection import Connection
 from tui.script import screen_text
@@ -83,10 +88,34 @@ async def bare_cluster(nodes: int = 2) -> AsyncIterator[EmbeddedCluster]:
 
 @contextlib.asynccontextmanager
 async def redis_cluster(replicas: int = 2) -> AsyncIterator[EmbeddedCluster]:
-    """The fake backend with the tutorial's StatefulSet (`redis-sfs`) deployed."""
+    """The fake backend with the tutorial's StatefulSet (`redis-sfs`) and its headless
+    Service: Redis pods nobody labels."""
     async with backends.start(Backend.FAKE, ClusterSettings.quick(nodes=2)) as cluster:
-        await deploy_demo(cluster.client, redis=replicas)
+        manifests = dict(TUTORIAL)
+        statefulset = yaml.safe_load(manifests["server.yaml"])
+        statefulset["spec"]["replicas"] = replicas
+        await cluster.client.create(yaml.safe_load(manifests["service.yaml"]), "default")
+        await cluster.client.create(statefulset, "default")
         yield cluster
+
+
+FAST_DEMO = DemoTuning(
+    operator=OperatorSettings(
+        resync_period=0.5, busy_resync=0.05, redis_timeout=0.3, sentinel_timeout=0.3,
+        watch_retry=0.1, tuning=Tuning(sentinel_fix_grace=0.3, reset_grace=0.2,
+                                       reset_interval=0.3, repair_grace=0.2)),
+    sentinel=SentinelSettings.quick(), failover_timeout_ms=2000)
+"""The demo with short timers: grace periods of tenths of a second, quick sentinels."""
+DOWN_AFTER_MS = 500
+
+
+@contextlib.asynccontextmanager
+async def ha_demo(backend: Backend = Backend.FAKE) -> AsyncIterator[Connection]:
+    """The dashboard's demo (RedisFailover `demo`, its writer, the operator) on 3 quick
+    nodes, with a 500 ms down-after."""
+    options = DemoOptions(backend=backend, down_after_ms=DOWN_AFTER_MS)
+    async with demo.start(options, FAST_DEMO) as connection:
+        yield connection
 
 
 @contextlib.asynccontextmanager

@@ -48,8 +48,8 @@ async def test_kill_the_primary_from_the_pods_table() -> None:
 
 
 async def test_the_ha_pane_reads_redisfailovers_once_the_kind_exists() -> None:
-    """Without the CRD the pane says "no RedisFailover"; with it, it lists each object and
-    its status; `:rf` then shows them in the table."""
+    """Without the CRD the pane says "no RedisFailover"; with it, it shows the object's
+    status (primary, epoch); `:rf` then shows them in the table."""
     async with bare_cluster() as cluster, dashboard(connect(cluster)) as (app, pilot):
         await until(lambda: NO_FAILOVER in screen_text(app))
         await cluster.client.create(RF_CRD, None)
@@ -59,9 +59,10 @@ async def test_the_ha_pane_reads_redisfailovers_once_the_kind_exists() -> None:
         rf["status"] = {"primary": "rfr-demo-0", "epoch": 2}
         await cluster.client.update_status(rf)
         app._rf_checked = float("-inf")
-        await until(lambda: "RedisFailover default/demo" in screen_text(app), 5,
+        await until(lambda: "Redis HA · default/demo" in screen_text(app), 5,
                     screen_text(app))
-        assert "primary=rfr-demo-0" in screen_text(app)
+        assert "Primary rfr-demo-0" in screen_text(app)
+        assert "epoch 2" in app.query_one(HAPane).text
         assert await app.execute("rf")
         await row(app, "demo")
 

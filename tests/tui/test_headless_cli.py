@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -85,24 +86,36 @@ def test_headless_options_need_each_other(capsys: pytest.CaptureFixture[str]) ->
 @pytest.mark.parametrize("backend", ["fake", "real"])
 def test_the_kill_primary_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                backend: str) -> None:
-    """`--demo kill-primary` kills the primary from the pods table and sees a new one
-    (the tutorial's StatefulSet brings redis-sfs-0 back), with before/after screenshots."""
+    """`--demo kill-primary` kills the primary from the pods table; the operator's sentinels
+    fail over; it prints who replaced whom, how fast, the writes lost and the timeline,
+    and saves before/after screenshots (the after one showing the new primary)."""
     if backend == "real":
         need_real_redis()
-    code = cli.main(["dashboard", "--backend", backend, "--redis", "2", "--headless",
-                     "--demo", "kill-primary", "--screenshot", str(tmp_path)])
+    code = cli.main(["dashboard", "--backend", backend, "--headless", "--demo", "kill-primary",
+                     "--screenshot", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert out.startswith("failover: redis-sfs-0 -> redis-sfs-0 in ")
+    first, second = out.splitlines()[:2]
+    match = re.fullmatch(r"failover: rfr-demo-0 -> (rfr-demo-[12]) in (\d+) ms, lost (\d+) writes",
+                         first)
+    assert match, first
+    new, took, lost = match[1], int(match[2]), int(match[3])
+    assert 0 < took < 10_000
+    if backend == "fake":
+        assert lost == 0  # in-process replication reaches the replicas before the ack
+    assert second.startswith("timeline: fault 0 ms, sdown "), second
+    assert ", elected +" in second and ", switch +" in second and ", first write +" in second
     assert {p.name for p in tmp_path.iterdir()} == {"before.svg", "after.svg"}
+    after = (tmp_path / "after.svg").read_text()
+    assert re.search(f"{new}(&#160;)+primary", after)  # the pods table's ROLE
+    assert "→" in after  # the HA pane's timeline: old → new
 
 
-def test_options_that_need_the_operator_are_reported() -> None:
-    """--sentinels/--down-after-ms other than the defaults become a notice, not silence."""
+def test_the_demo_warns_when_it_cannot_fail_over() -> None:
+    """A single redis pod has nothing to fail over to: a notice says so."""
     from redisha.demo import DemoOptions
 
     assert DemoOptions().notices() == []
-    [notice] = DemoOptions(sentinels=5).notices()
-    assert notice.startswith("--sentinels and --down-after-ms take effect with the "
-                             "RedisFailover operator")
-    assert DemoOptions(sentinels=5, demo=False).notices() == []
+    [notice] = DemoOptions(redis=1).notices()
+    assert notice == "--redis 1: with no replica there is nothing to fail over to"
+    assert DemoOptions(redis=1, demo=False).notices() == []

@@ -2,7 +2,7 @@
 
 The cluster here is an API server alone, with a fixed clock and seeded uids, holding
 objects written by hand, so that every cell (AGE, IPs, statuses) is the same on every run.
-The HA pane during and after a failover needs the RedisFailover operator (issue 5).
+The HA pane during and after a failover: test_snapshots_ha.py.
 Update with `pytest tests/tui/test_snapshots_dashboard.py --snapshot-update`.
 """
 
@@ -63,7 +63,7 @@ async def _filled(pilot: Any) -> None:
     await asyncio.wait_for(app.attached.wait(), 10)
     while app.table.row_count < 5 or app.primaries() != ("default/rfr-demo-0",):
         await asyncio.sleep(0.01)
-    app.refresh_header()  # rather than waiting for its timer
+    app.refresh_now()  # the header and the HA pane, rather than waiting for their timers
     app.table.focus()
     await pilot.pause()
 
