@@ -146,6 +146,40 @@ def choose_primary(pods: tuple[RedisPod, ...] | list[RedisPod]) -> RedisPod | No
                                           p.info.is_master, -p.ordinal))  # type: ignore[union-attr]
 
 
+@dataclass(frozen=True)
+class Handover:
+    """What the fast path does before it asks the sentinels to replace a primary whose
+    pod is going away (`plan_handover`)."""
+
+    forbid: tuple[RedisPod, ...]
+    """Replicas whose pods are terminating too: `replica-priority 0`, so the sentinels
+    never promote a pod that is about to go (that would be a second failover)."""
+    candidates: tuple[RedisPod, ...]
+    """Replicas that can take over: live, not terminating, replicating the old primary.
+    None: do not ask; the pods come back and the operator repairs (one change)."""
+    behind: tuple[RedisPod, ...]
+    """Candidates that have not yet reached the fenced primary's final offset: wait for
+    them (a promoted replica that lacks a write another one acknowledged would make that
+    one drop it on its full resync)."""
+
+
+def plan_handover(primary_ip: str, pods: tuple[RedisPod, ...] | list[RedisPod],
+                  final_offset: int | None = None) -> Handover:
+    """Who is forbidden promotion, who can take over and who must catch up first, when
+    the primary at `primary_ip` is going away. `pods` carry fresh answers (`info`);
+    `final_offset` is the fenced primary's last `master_repl_offset` (None: it did not
+    answer, so nobody can be waited for)."""
+    others = [p for p in pods if p.ip and p.ip != primary_ip and p.running]
+    forbid = tuple(p for p in others if p.terminating)
+    candidates = tuple(p for p in others if not p.terminating and p.info is not None
+                       and not p.info.is_master and p.info.primary is not None
+                       and p.info.primary.ip == primary_ip)
+    behind = () if final_offset is None else tuple(
+        p for p in candidates if p.info is not None and p.info.link_up
+        and p.info.replica_offset < final_offset)
+    return Handover(forbid=forbid, candidates=candidates, behind=behind)
+
+
 def is_healthy(pod: RedisPod | None) -> bool:
     return pod is not None and pod.running and pod.info is not None and pod.info.is_master
 

@@ -18,6 +18,12 @@ from redisha.operator.sentinels import Address
 
 __all__ = ["NodeInfo", "RedisNodes", "ReplyError", "Role", "Unreachable", "parse_info"]
 
+REFUSE_ALL_WRITES = str(2 ** 31 - 1)
+"""`min-replicas-to-write` no set of replicas can meet: the server answers every write
+`-NOREPLICAS` for the rest of its life (a fence that, unlike CLIENT PAUSE, never expires)."""
+NO_PROMOTION = "0"
+"""`replica-priority 0`: Sentinel never promotes this replica."""
+
 
 class Role(str, enum.Enum):
     """`role:` in INFO replication."""
@@ -159,6 +165,33 @@ class RedisNodes:
             args += [option, value]
         if args:
             await self._conns.call(ip, self.port, "CONFIG", "SET", *args)
+
+    async def fence(self, ip: str, pause_ms: int) -> int:
+        """Stop a primary that is going away from ever taking another write, the way
+        Redis' own coordinated `FAILOVER` does before handing over; returns its final
+        `master_repl_offset`, which its replicas must reach before one is promoted.
+
+        `CLIENT PAUSE pause_ms WRITE` holds writes (clients wait; the offset freezes, as
+        Redis stops even its replication pings); `min-replicas-to-write` out of reach makes
+        any write after the pause fail with `-NOREPLICAS`. Either suffices; a server that
+        knows only one of them (the fake image has no CLIENT PAUSE) is still fenced.
+        Raises `ReplyError` when neither took, `Unreachable` when the server is silent."""
+        pause, refuse, lag, replication = await self._conns.pipeline(ip, self.port, [
+            ("CLIENT", "PAUSE", str(max(pause_ms, 1)), "WRITE"),
+            ("CONFIG", "SET", "min-replicas-to-write", REFUSE_ALL_WRITES),
+            ("CONFIG", "SET", "min-replicas-max-lag", "1"),
+            ("INFO", "replication")])
+        if isinstance(pause, ReplyError) and (isinstance(refuse, ReplyError)
+                                              or isinstance(lag, ReplyError)):
+            raise pause
+        if isinstance(replication, ReplyError):
+            raise replication
+        return parse_info(str(replication)).offset
+
+    async def forbid_promotion(self, ip: str) -> None:
+        """`CONFIG SET replica-priority 0`: sentinels skip this replica (its pod is going
+        away; a new pod starts from its config file, with the normal priority)."""
+        await self.config_set(ip, {"replica-priority": NO_PROMOTION})
 
     def forget(self, ip: str) -> None:
         self._conns.forget(ip, self.port)

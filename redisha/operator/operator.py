@@ -96,6 +96,11 @@ class OperatorSettings:
     """Seconds before a failed sentinel event subscription is tried again."""
     failover_retry: float = 0.2
     """Seconds between SENTINEL FAILOVER attempts no sentinel could start yet."""
+    catch_up_timeout: float = 0.25
+    """Seconds the fast path waits, after fencing a primary whose pod is being deleted,
+    for its replicas to reach its final offset before it asks for the failover."""
+    catch_up_poll: float = 0.002
+    """Seconds between two looks at the replicas' offsets while they catch up."""
     tuning: decisions.Tuning = field(default_factory=decisions.Tuning)
     workers: int = 4
     """RedisFailovers reconciled at once (each by one worker at a time)."""
@@ -214,6 +219,10 @@ class RedisFailoverOperator:
         if key is None:
             return
         self._check_primary(key, old, new)
+        memory = self._memory.get(key)
+        if (memory is not None and memory.pending and objects.is_terminating(new)
+                and not objects.is_terminating(old)):
+            self.fastpath.enqueue(key)  # a replica going away mid-failover: no promotion
         self.controller.enqueue(key)
 
     def _pod_deleted(self, pod: dict[str, Any]) -> None:
@@ -258,12 +267,24 @@ class RedisFailoverOperator:
         if memory is None:
             return None
         retry = None
+        namespace, name = objects.split_key(key)
         if memory.fault is not None:
             retry = await self._request_failover(key, memory)
+        if memory.pending:
+            await self._forbid_promotion(
+                [observing.redis_pod(p) for p in
+                 self._component_pods(namespace, name, manifests.REDIS)
+                 if objects.is_terminating(p) and observing.container_running(
+                     p, manifests.REDIS) and (p.get("status") or {}).get("podIP")
+                 != memory.requested_ip], memory)
         if memory.relabel:
             memory.relabel = False
-            namespace, name = objects.split_key(key)
-            await self._relabel(namespace, name, memory)
+            running = set(self._sentinel_ips(namespace, name, memory))
+            agreed_ip = memory.switch_majority(running, self.clock())
+            await self._relabel(namespace, name, memory,
+                                agreed=Address(agreed_ip, manifests.REDIS_PORT)
+                                if agreed_ip else None)
+            self.controller.enqueue(key)
         return reconciling.Result(requeue_after=retry) if retry is not None else None
 
     async def _request_failover(self, key: str, memory: FailoverMemory) -> float | None:
@@ -283,6 +304,18 @@ class RedisFailoverOperator:
             self.controller.enqueue(key)
             return None
         first_try = memory.attempts == 0
+        if first_try:
+            handover = await self._hand_over(namespace, name, fault, memory)
+            if not handover.candidates:
+                # Every replica is going away too: a failover now would promote one of
+                # them and need a second. The pods come back; the reconcile repairs.
+                memory.requested_ip, memory.fault = fault.ip, None
+                self.controller.enqueue(key)
+                await self._event(rf, EventReason.FAILOVER_DEFERRED,
+                                  f"{fault.reason.value}: no replica of {fault.pod} "
+                                  f"({fault.ip}) can take over; waiting for the pods to "
+                                  "return")
+                return None
         memory.attempts += 1
         record = memory.start(fault)
         asked, outcome = "", ""
@@ -322,6 +355,70 @@ class RedisFailoverOperator:
         memory.fault, memory.attempts = None, 0
         return None
 
+    async def _hand_over(self, namespace: str, name: str, fault: Fault,
+                         memory: FailoverMemory) -> decisions.Handover:
+        """Prepare the replicas before the sentinels choose one, as Redis' coordinated
+        `FAILOVER` does: a primary whose pod is being deleted still runs and takes
+        writes until the kubelet stops it, so it is fenced (`RedisNodes.fence`: no write
+        ever again) and its replicas are given until `catch_up_timeout` to reach its final
+        offset; the sentinels then read their INFO afresh and promote one that holds every
+        write another replica acknowledged. Replicas whose pods are terminating too get
+        `replica-priority 0`. Returns the plan; no candidates means do not ask."""
+        async def fence() -> int | None:
+            if fault.reason is not FailoverReason.POD_DELETED:
+                return None  # the process is gone (or restarting in place as a replica)
+            old = next((p for p in self._component_pods(namespace, name, manifests.REDIS)
+                        if (p.get("status") or {}).get("podIP") == fault.ip), None)
+            grace = ((old or {}).get("spec") or {}).get("terminationGracePeriodSeconds")
+            pause_ms = int(float(grace if grace is not None else 30) * 1000) + 1000
+            try:
+                return await self.nodes.fence(fault.ip, pause_ms)
+            except (Unreachable, ReplyError) as exc:
+                log.info("fencing %s (%s) failed: %s", fault.pod, fault.ip, exc)
+                return None
+
+        # Fence first (it is what makes the writes stop); list the pods meanwhile.
+        final_offset, listed = await asyncio.gather(fence(), self.client.list(
+            "pods", namespace, label_selector=manifests.selector(name, manifests.REDIS)))
+        records = [observing.redis_pod(p) for p in listed.items]
+        plan = decisions.plan_handover(fault.ip, records)
+        live = [p for p in listed.items if not objects.is_terminating(p)
+                and (p.get("status") or {}).get("podIP") != fault.ip]
+        replies, _ = await asyncio.gather(observing.ask_redis(self.nodes, live),
+                                          self._forbid_promotion(plan.forbid, memory))
+        asked = {p.ip: p for p in replies}
+        deadline = asyncio.get_running_loop().time() + self.settings.catch_up_timeout
+        while True:
+            pods = [asked.get(r.ip, r) for r in records]
+            plan = decisions.plan_handover(fault.ip, pods, final_offset)
+            if not plan.behind or asyncio.get_running_loop().time() >= deadline:
+                break
+            await asyncio.sleep(self.settings.catch_up_poll)
+            behind = {p.ip for p in plan.behind}
+            for p in await observing.ask_redis(
+                    self.nodes, [o for o in live
+                                 if (o.get("status") or {}).get("podIP") in behind]):
+                asked[p.ip] = p
+        log.debug("handover of %s: offset %s, candidates %s, forbidden %s", fault.pod,
+                  final_offset, [p.name for p in plan.candidates],
+                  [p.name for p in plan.forbid])
+        if plan.behind:
+            log.warning("replicas %s did not reach offset %s of %s in time",
+                        [p.name for p in plan.behind], final_offset, fault.pod)
+        return plan
+
+    async def _forbid_promotion(self, pods: tuple[RedisPod, ...] | list[RedisPod],
+                                memory: FailoverMemory) -> None:
+        """`replica-priority 0` on replicas whose pods are terminating (once each)."""
+        async def forbid(pod: RedisPod) -> None:
+            try:
+                await self.nodes.forbid_promotion(pod.ip)
+            except (Unreachable, ReplyError) as exc:
+                log.info("replica-priority 0 on %s failed: %s", pod.name, exc)
+                return
+            memory.forbidden.add(pod.ip)
+        await asyncio.gather(*(forbid(p) for p in pods if p.ip not in memory.forbidden))
+
     def _sentinel_ips(self, namespace: str, name: str, memory: FailoverMemory) -> list[str]:
         """Running sentinel pods' IPs, the best-informed first (a sentinel that knows all
         its peers can win the election it starts)."""
@@ -340,6 +437,7 @@ class RedisFailoverOperator:
             return
         now = self.clock()
         kind = event.kind
+        log.debug("sentinel %s: %s %s", ip, kind, event.address)
         if kind == "+odown" and event.address is not None:
             memory.odown.setdefault(event.address.ip, now)
         elif kind == "+try-failover" and event.address is not None:
@@ -350,9 +448,15 @@ class RedisFailoverOperator:
         elif kind == "+switch-master" and event.address is not None:
             if memory.promoted is None or memory.promoted[0] != event.address.ip:
                 memory.promoted = (event.address.ip, now)
-            memory.relabel = True
-            self.fastpath.enqueue(key)
-            self.controller.enqueue(key)
+            memory.note_switch(ip, event.address.ip, now)
+            running = set(self._sentinel_ips(*objects.split_key(key), memory))
+            if memory.switch_majority(running, now) == event.address.ip:
+                # More than half announced it: their agreed view, relabel at once (the
+                # fast path then wakes the reconcile).
+                memory.relabel = True
+                self.fastpath.enqueue(key)
+            elif not memory.in_flight(now, memory.switch_window, running):
+                self.controller.enqueue(key)  # it asks them all, then relabels
         elif kind.startswith("-failover-abort"):
             memory.pending = False
             self.controller.enqueue(key)
@@ -402,6 +506,12 @@ class RedisFailoverOperator:
             memory = self._memory[key] = FailoverMemory.from_status(rf)
         now = self.clock()
         memory.expire(now, 2 * spec.sentinel.failover_timeout_ms / 1000)
+        memory.switch_window = spec.sentinel.failover_timeout_ms / 1000
+        if memory.in_flight(now, spec.sentinel.failover_timeout_ms / 1000,
+                            set(self._sentinel_ips(namespace, name, memory))):
+            # The sentinels are failing over at our request; their +switch-master (or
+            # -failover-abort) wakes us. Surveying now would only compete with them.
+            return reconciling.Result(requeue_after=self.settings.busy_resync)
         await self._ensure_base(rf, spec)
         sentinel_config = await owned.get_or_none(
             self.client, "configmaps", manifests.sentinel_name(name), namespace)
@@ -448,36 +558,49 @@ class RedisFailoverOperator:
         await owned.ensure(self.client, manifests.redis_config_map(rf, spec))
         await owned.ensure(self.client, manifests.redis_statefulset(rf, spec))
 
-    async def _relabel(self, namespace: str, name: str, memory: FailoverMemory) -> bool:
+    async def _relabel(self, namespace: str, name: str, memory: FailoverMemory, *,
+                       agreed: Address | None = None) -> bool:
         """Set the role labels from the sentinels' view as it is now; True if any changed.
 
-        Called by the reconcile after acting and by the fast path on `+switch-master`.
-        Under the memory's label lock, with the sentinels asked again, the pods listed from
-        the API and the agreed primary asked again, so two callers never write labels
-        from views of different ages (the reconcile's survey may be a timeout old).
+        Called by the reconcile after acting and by the fast path on `+switch-master`
+        (with `agreed` when more than half of the running sentinels announced the same
+        switch: that is their agreed view, no need to ask again). Otherwise the sentinels
+        are asked again; the pods are listed from the API and the agreed primary asked
+        again. All of that I/O happens *outside* the label lock (a frozen old primary
+        costs a whole timeout, and a relabel must not wait behind it); each view is
+        numbered when its reading begins, and under the lock a view older than the last
+        one written is dropped, so labels never go back to an older view.
         Other pods' answers come from the last survey.
         """
-        async with memory.label_lock:
+        memory.views_read += 1
+        view = memory.views_read
+        if agreed is None:
             sentinels = await observing.ask_sentinels(
                 self.sentinels, self._component_pods(namespace, name, manifests.SENTINEL))
             agreed = decisions.agreed_primary(sentinels)
-            if agreed is None:
-                return False
-            listed = await self.client.list("pods", namespace,
-                                            label_selector=manifests.selector(name,
-                                                                              manifests.REDIS))
-            infos = dict(memory.infos)
-            for pod in listed.items:
-                if (pod.get("status") or {}).get("podIP") == agreed.ip \
-                        and not objects.is_terminating(pod) \
-                        and observing.container_running(pod, manifests.REDIS):
-                    try:
-                        infos[agreed.ip] = await self.nodes.info(agreed.ip)
-                    except (Unreachable, ReplyError):
-                        infos.pop(agreed.ip, None)
-            pods = tuple(observing.redis_pod(p, infos.get((p.get("status") or {}).get("podIP")
-                                                          or ""))
-                         for p in listed.items)
+        else:
+            sentinels = ()
+        if agreed is None:
+            return False
+        infos = dict(memory.infos)
+        for pod in self._component_pods(namespace, name, manifests.REDIS):
+            if (pod.get("status") or {}).get("podIP") == agreed.ip \
+                    and not objects.is_terminating(pod) \
+                    and observing.container_running(pod, manifests.REDIS):
+                try:
+                    infos[agreed.ip] = await self.nodes.info(agreed.ip)
+                except (Unreachable, ReplyError) as exc:
+                    log.debug("relabel: %s: %s", agreed.ip, exc)
+                    infos.pop(agreed.ip, None)
+        async with memory.label_lock:
+            if view < memory.view_applied:
+                return False  # a view read after this one was written meanwhile
+            memory.view_applied = view
+            # The labels as they are now (another view may have just written them).
+            listed = await self.client.list(
+                "pods", namespace, label_selector=manifests.selector(name, manifests.REDIS))
+            pods = tuple(observing.redis_pod(
+                p, infos.get((p.get("status") or {}).get("podIP") or "")) for p in listed.items)
             obs = Observation(redis=pods, sentinels=sentinels, bootstrapped=True)
             candidate = obs.pod_at(agreed)
             primary = candidate if decisions.is_healthy(candidate) else None
@@ -491,6 +614,7 @@ class RedisFailoverOperator:
                         namespace)
                 except errors.NotFound:
                     continue
+                log.debug("labelled %s %s (view %d)", pod_name, role, view)
                 if role == manifests.PRIMARY:
                     memory.labelled = (agreed.ip, self.clock())
             if primary is not None:
@@ -504,6 +628,7 @@ class RedisFailoverOperator:
         """What the fast path watches: this pod, its container and its node."""
         if memory.primary_ip != primary.ip:
             memory.fault = None
+            memory.forbidden.clear()  # those pods are gone; their IPs may be reused
         memory.primary_name, memory.primary_ip = primary.name, primary.ip
         memory.primary_node = primary.node
         if obj is not None:
@@ -594,6 +719,7 @@ class RedisFailoverOperator:
                 await self.sentinels.monitor(ip, fix.primary, quorum)
                 await self.sentinels.set(ip, {k: v for k, v in fix.options.items()
                                               if k != "quorum"})
+                memory.switches.pop(ip, None)  # a new history: its old switches are moot
             elif fix.kind is FixKind.SET:
                 await self.sentinels.set(ip, fix.options)
             else:

@@ -40,6 +40,9 @@ class EventReason(str, enum.Enum):
     PRIMARY_ELECTED = "PrimaryElected"
     FAILOVER_REQUESTED = "FailoverRequested"
     FAILOVER_FAILED = "FailoverFailed"
+    FAILOVER_DEFERRED = "FailoverDeferred"
+    """No replica can take over (all going away too): the pods' return is awaited, then a
+    repair promotes the one with the most data."""
     POD_REJOINED = "PodRejoined"
     SENTINEL_RECONFIGURED = "SentinelReconfigured"
     SENTINEL_RESET = "SentinelReset"

@@ -106,6 +106,11 @@ class Connections:
         limit = self.timeout if timeout is None else timeout
         async with lock:
             conn = self._conns.get(key)
+            if conn is not None and conn.reader.at_eof():
+                # The server closed it while idle (Sentinel's CLIENT KILL after a
+                # promotion, a restart): dial again rather than fail this call.
+                self._drop(key)
+                conn = None
             try:
                 async with asyncio.timeout(limit):
                     if conn is None:

@@ -90,6 +90,19 @@ class FailoverMemory:
     """(IP, when) of the last pod the operator labelled primary."""
     sentinel_rank: dict[str, int] = field(default_factory=dict)
     """Sentinel IP → how many other sentinels it knows (ask the best-informed first)."""
+    switches: dict[str, tuple[str, float]] = field(default_factory=dict)
+    """Sentinel IP → (new primary IP, when) of its latest `+switch-master`: when more
+    than half of the running sentinels announced the same switch, that is their agreed
+    view, and labels move without asking them again."""
+    switch_window: float = 10.0
+    """Seconds a `+switch-master` counts toward that majority (the failover-timeout)."""
+    forbidden: set[str] = field(default_factory=set)
+    """IPs of terminating replicas already given `replica-priority 0`."""
+    views_read: int = 0
+    """Label views begun (`_relabel` numbers each before reading)."""
+    view_applied: int = 0
+    """The number of the latest label view written: an older one is never written after
+    it."""
 
     @classmethod
     def from_status(cls, rf: dict[str, Any]) -> FailoverMemory:
@@ -126,6 +139,32 @@ class FailoverMemory:
         self.last_failover = {"reason": fault.reason.value, "from": fault.pod,
                               "startedAt": stamp(fault.detected_at)}
         return dict(self.last_failover)
+
+    def in_flight(self, now: float, timeout: float, running: set[str]) -> bool:
+        """Asked for a failover, within `timeout`, and no switch announced since by more
+        than half of the `running` sentinels: they are at work and their `+switch-master`
+        will say when it is done, so surveying every pod and sentinel meanwhile only slows
+        them down. (`-failover-abort-*` ends `pending`, and so this.)"""
+        if not self.pending or now - self.requested_at > timeout:
+            return False
+        return self.switch_majority(running, now, since=self.requested_at) is None
+
+    def note_switch(self, sentinel_ip: str, new_ip: str, now: float) -> None:
+        self.switches[sentinel_ip] = (new_ip, now)
+
+    def switch_majority(self, running: set[str], now: float,
+                        since: float | None = None) -> str | None:
+        """The new primary IP more than half of the `running` sentinels announced within
+        `switch_window` (and not before `since`), if any."""
+        votes: dict[str, int] = {}
+        for ip, (new_ip, at) in self.switches.items():
+            if ip in running and now - at <= self.switch_window and (
+                    since is None or at >= since):
+                votes[new_ip] = votes.get(new_ip, 0) + 1
+        for new_ip, count in votes.items():
+            if running and count * 2 > len(running):
+                return new_ip
+        return None
 
     def expire(self, now: float, timeout: float) -> None:
         """Give up waiting for a switch that did not come within `timeout` seconds."""
