@@ -18,11 +18,8 @@ import asyncio
 import contextlib
 import shutil
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import pytest
 
 from cluster.api import objects
 from cluster.client import Client
@@ -39,6 +36,7 @@ from redisha.operator.sentinels import Address, MasterState, SentinelEvent, Sent
 from redisha.server.image import redis_image
 from redisha.server.replication import ReplicationSettings
 from redisha.server.server import ServerSettings
+from tests.waiting import wait_until  # noqa: F401  (tests import it from here)
 
 FAST = ServerSettings(replication=ReplicationSettings(ack_period=0.05, cron_period=0.02,
                                                       connect_retry=0.2))
@@ -293,18 +291,3 @@ def _parse(channel: str, message: str) -> SentinelEvent:
 
 # -- helpers ----------------------------------------------------------------------------------
 
-async def wait_until(predicate: Callable[[], Any], timeout: float = 10.0,
-                     message: str | Callable[[], str] = "") -> None:
-    """Poll an async or sync predicate until true; fail after `timeout` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return
-        if loop.time() > deadline:
-            text = message() if callable(message) else message
-            pytest.fail(f"condition not met within {timeout}s" + (f": {text}" if text else ""))
-        await asyncio.sleep(0.01)

@@ -4,14 +4,10 @@ A module with its own name (not `conftest`), so tests import it unambiguously.""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-
-import pytest
 
 from cluster.client import Client
 from cluster.embedded import ClusterSettings, EmbeddedCluster, start_cluster
@@ -22,24 +18,11 @@ from redisha.samples.memcached import crd
 from redisha.samples.memcached.controller import LOGGER_NAME, MemcachedReconciler
 from redisha.samples.memcached.image import memcached_image
 from redisha.samples.memcached.logs import ZapConsoleFormatter
+from tests.waiting import wait_until  # noqa: F401  (tests import it from here)
 
-Predicate = Callable[[], "bool | Awaitable[bool]"]
 WaitUntil = Callable[..., Awaitable[None]]
 
 
-async def wait_until(predicate: Predicate, timeout: float = 5.0, message: str = "") -> None:
-    """Yield to the loop until `predicate()` (sync or async) holds; fail after `timeout` s."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        outcome = predicate()
-        if inspect.isawaitable(outcome):
-            outcome = await outcome
-        if outcome:
-            return
-        if loop.time() > deadline:
-            pytest.fail(f"condition not met within {timeout}s" + (f": {message}" if message else ""))
-        await asyncio.sleep(0.005)
 
 
 def memcached_runtime(node_name: str, settings: containers.RuntimeSettings) -> base.Runtime:

@@ -34,6 +34,7 @@ from redisha.sentinel.image import sentinel_image
 from redisha.sentinel.settings import SentinelSettings
 from redisha.server.replication import ReplicationSettings
 from redisha.server.server import ServerSettings
+from tests.waiting import wait_until
 
 NS = "default"
 QUICK = SentinelSettings.quick()
@@ -135,21 +136,6 @@ SENTINEL_SERVICE = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": 
                              "ports": [{"port": 26379, "targetPort": 26379}]}}
 
 
-async def wait_until(predicate: Callable[[], Any], timeout: float = 10.0,
-                     message: str | Callable[[], str] = "") -> None:
-    """Yield until `predicate()` holds (it may be async); fail after `timeout` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return
-        if loop.time() > deadline:
-            text = message() if callable(message) else message
-            pytest.fail(f"condition not met within {timeout}s" + (f": {text}" if text else ""))
-        await asyncio.sleep(0.01)
 
 
 async def running_pod(cluster: EmbeddedCluster, name: str,
