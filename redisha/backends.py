@@ -27,9 +27,11 @@ import dataclasses
 import enum
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import AsyncIterator
 
+import redisha
 from cluster.embedded import (
     ClusterSettings,
     EmbeddedCluster,
@@ -41,6 +43,7 @@ from cluster.runtime.base import Runtime
 from cluster.runtime.fake import FakeRuntime
 from cluster.runtime.hybrid import HybridRuntime
 from cluster.runtime.images import Image, ImageRegistry
+from cluster.runtime.isolation import TMP
 from cluster.runtime.process import ProcessImage, ProcessRuntime
 from redisha.samples.memcached import image as memcached
 from redisha.sentinel import real as sentinel_process
@@ -121,6 +124,24 @@ def require(backend: Backend) -> None:
     if reason:
         raise BackendUnavailable(
             f"the real backend needs Linux mount and UTS namespaces for its pods: {reason}")
+    hidden = _hidden_from_pods()
+    if hidden:
+        raise BackendUnavailable(
+            f"the real backend runs redisha's own programs (sentinel, writer, memcached) in "
+            f"pods, whose /tmp is private: {hidden} is under /tmp; install redisha and its "
+            f"Python elsewhere")
+
+
+def _hidden_from_pods() -> str:
+    """Which of this Python and this checkout a pod could not see ('' when both can).
+
+    Real pods get a private /tmp (isolation), so an interpreter or a checkout below /tmp
+    (a CI scratch venv, say) would make every Python-process pod fail to start."""
+    for path in (sys.executable, redisha.__file__):
+        real_path = os.path.abspath(path)
+        if real_path == TMP or real_path.startswith(TMP + "/"):
+            return real_path
+    return ""
 
 
 NAMESPACE_TOOLS = {"unshare": "util-linux", "nsenter": "util-linux", "mount": "mount"}

@@ -17,7 +17,11 @@ from cluster.embedded import ClusterSettings, EmbeddedCluster
 from redisha import backends
 from redisha.backends import Backend, BackendUnavailable
 from tests.real_redis import (  # noqa: F401 - requires_real_redis is a fixture
-    REQUIRE_ENV, need_real_redis, real_redis, requires_real_redis)
+    REQUIRE_ENV,
+    need_real_redis,
+    real_redis,
+    requires_real_redis,
+)
 from tests.tutorial_manifests import TUTORIAL_MANIFESTS
 
 NS = "default"
@@ -242,3 +246,16 @@ def test_real_backend_tests_skip_here_but_fail_where_redis_is_required(
     monkeypatch.setenv(REQUIRE_ENV, "1")
     with pytest.raises(pytest.fail.Exception, match="REDISHA_REQUIRE_REDIS=1 but"):
         need_real_redis()
+
+
+def test_the_real_backend_refuses_a_python_pods_cannot_see(monkeypatch) -> None:
+    """Pods have a private /tmp: redisha's Python under /tmp is refused in one line."""
+    monkeypatch.setattr(backends.sys, "executable", "/tmp/venv/bin/python3")
+    if backends.real.missing_binaries():
+        pytest.skip("redis-server is missing here, which require() reports first")
+    if backends._isolation_problem():
+        pytest.skip("namespaces are unavailable here, which require() reports first")
+    with pytest.raises(backends.BackendUnavailable) as refused:
+        backends.require(backends.Backend.REAL)
+    assert "/tmp/venv/bin/python3 is under /tmp" in str(refused.value)
+    assert "\n" not in str(refused.value)
