@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -111,28 +110,27 @@ async def test_created_redisfailover_is_monitored_by_real_sentinels(cluster: Emb
         await nodes.close()
 
 
-async def test_deleting_the_primary_fails_over_through_the_sentinels_within_a_second(
+async def test_deleting_the_primary_fails_over_through_the_sentinels_before_down_after(
         cluster: EmbeddedCluster) -> None:
-    """Pod deleted → the sentinels elect and promote at the operator's request; the new
-    primary is labelled within a second, lastFailover says PodDeleted with its times, no
-    acknowledged write is lost, and rfr-x-0 comes back as a replica."""
-    await _create(cluster)
+    """Pod deleted → the sentinels elect and promote at the operator's request, long before
+    their own down-after (30 s) could; lastFailover says PodDeleted with its times, no
+    acknowledged write is lost, and rfr-x-0 comes back as a replica. (How fast is the
+    scenarios' and benchmarks' business: ~0.1 s here, but a loaded CI machine varies.)"""
+    await _create(cluster, downAfterMilliseconds=30_000)
     status = await _wait(cluster, _ready)
     await _write(status["primaryIP"], 50)
-    started = time.monotonic()
     await cluster.client.delete("pods", "rfr-x-0", NAMESPACE)
 
     async def moved() -> bool:
         roles = await _roles(cluster)
         return any(r == "primary" and n != "rfr-x-0" for n, r in roles.items())
 
-    await wait_until(moved, timeout=5)
-    assert time.monotonic() - started < 1.0
+    await wait_until(moved, timeout=10)  # down-after is 30 s: only the fast path fits
     status = await _wait(cluster, lambda s: _ready(s) and s["primary"] != "rfr-x-0")
     last = status["lastFailover"]
     assert (last["reason"], last["from"], last["to"]) == ("PodDeleted", "rfr-x-0",
                                                           status["primary"])
-    assert last["epoch"] >= 1 and last["durationMs"] < 1000
+    assert last["epoch"] >= 1 and last["durationMs"] < 10_000
     client = aioredis.Redis(host=status["primaryIP"], port=6379, socket_timeout=2)
     try:
         assert await client.dbsize() == 50
