@@ -10,25 +10,19 @@ this interpreter and this checkout on PYTHONPATH. `redis-server CONF --sentinel`
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import sys
 
-import redisha
 from cluster.runtime.process import ProcessImage
 from redisha.sentinel.image import IMAGE_NAME
 from redisha.server import real as server_real
 
 
-def _project_root() -> str:
-    return os.path.dirname(os.path.dirname(os.path.abspath(redisha.__file__)))
-
-
 def sentinel_script(program: str) -> str:
     """The wrapper running the built-in Sentinel as `program`."""
     python = shlex.quote(sys.executable)
-    root = shlex.quote(_project_root())
+    root = shlex.quote(server_real.checkout_root())
     needs_flag = ""
     if program == "redis-server":
         needs_flag = """case " $* " in
@@ -48,9 +42,7 @@ case "${{1-}}" in
     ''|-|/*|--*) ;;
     *) first=$1; shift; set -- "$PWD/$first" "$@" ;;
 esac
-PYTHONPATH={root}${{PYTHONPATH:+:$PYTHONPATH}} exec {python} -m redisha.sentinel "$@" \\
-    --bind "$pod_ip" --bind-source-addr "$pod_ip"
-"""
+{server_real.exec_module("redisha.sentinel", '--bind "$pod_ip" --bind-source-addr "$pod_ip"')}"""
 
 
 def process_image() -> ProcessImage:

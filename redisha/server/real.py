@@ -26,10 +26,13 @@ asking for it fails the way runc says it (`executable file not found in $PATH`);
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
+import sys
 from collections.abc import Sequence
 
+import redisha
 from cluster.runtime.process import ProcessImage
 
 REQUIRED = ("redis-server", "redis-cli")
@@ -57,6 +60,21 @@ def pod_address(program: str) -> str:
     """Shell lines setting `$pod_ip` for a wrapper named `program` (which names itself in
     the error when the pod's address is missing). Other images' wrappers use it too."""
     return _POD_ADDRESS.replace("{program}", program)
+
+
+def checkout_root() -> str:
+    """The directory holding this `redisha` package: Python processes in pods put it first
+    on PYTHONPATH, so they run the very code this process runs, installed or not."""
+    return os.path.dirname(os.path.dirname(os.path.abspath(redisha.__file__)))
+
+
+def exec_module(module: str, extra_args: str = "", python: str = sys.executable) -> str:
+    """Shell lines ending a wrapper: `python -m module "$@" extra_args` with this checkout
+    leading PYTHONPATH (the images of redisha's own programs on the real backend)."""
+    return f"""PYTHONPATH={shlex.quote(checkout_root())}${{PYTHONPATH:+:$PYTHONPATH}}
+export PYTHONPATH
+exec {shlex.quote(python)} -m {module} "$@" {extra_args}
+"""
 
 
 def server_script(binary: str, *, sentinel: bool = False) -> str:

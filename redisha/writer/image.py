@@ -7,14 +7,11 @@ this interpreter and this checkout on PYTHONPATH, as the memcached sample does.
 
 from __future__ import annotations
 
-import os
-import shlex
 import sys
 
-import redisha
 from cluster.runtime.images import Image
 from cluster.runtime.process import ProcessImage
-from redisha.server.real import pod_address
+from redisha.server.real import exec_module, pod_address
 from redisha.writer.program import WriterProgram
 
 IMAGE_NAME = "redisha/writer"
@@ -29,12 +26,7 @@ def writer_image() -> Image:
 def process_image(python: str = sys.executable) -> ProcessImage:
     """The process runtime's image: `redisha-writer [options]` runs the writer with
     `python`, connecting from the pod's address."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(redisha.__file__)))
     script = f"""#!/bin/sh
 # {PROGRAM} of the real backend: redisha's demo writer as a process.
-{pod_address(PROGRAM)}
-PYTHONPATH={shlex.quote(root)}${{PYTHONPATH:+:$PYTHONPATH}}
-export PYTHONPATH
-exec {shlex.quote(python)} -m redisha.writer "$@" --bind "$pod_ip"
-"""
+{pod_address(PROGRAM)}{exec_module("redisha.writer", '--bind "$pod_ip"', python)}"""
     return ProcessImage(name=IMAGE_NAME, entrypoint=(PROGRAM,), scripts={PROGRAM: script})

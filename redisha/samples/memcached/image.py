@@ -8,16 +8,12 @@ sample is about the operator, not about memcached's internals.
 
 from __future__ import annotations
 
-import os
-import shlex
 import sys
-
-import redisha
 
 from cluster.runtime.images import Image
 from cluster.runtime.process import ProcessImage
 from redisha.samples.memcached.program import MemcachedProgram
-from redisha.server.real import pod_address
+from redisha.server.real import exec_module, pod_address
 
 
 def memcached_image() -> Image:
@@ -32,13 +28,8 @@ def process_image(python: str = sys.executable) -> ProcessImage:
 
     The child imports the very `redisha` this process runs (its directory leads
     PYTHONPATH), whether or not the package is installed where `python` looks."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(redisha.__file__)))
     script = f"""#!/bin/sh
 # memcached of the real backend: redisha's memcached server as a process.
-{pod_address("memcached")}
-PYTHONPATH={shlex.quote(root)}${{PYTHONPATH:+:$PYTHONPATH}}
-export PYTHONPATH
-exec {shlex.quote(python)} -m redisha.samples.memcached "$@" -l "$pod_ip"
-"""
+{pod_address("memcached")}{exec_module("redisha.samples.memcached", '-l "$pod_ip"', python)}"""
     return ProcessImage(name="memcached", entrypoint=("memcached",),
                         scripts={"memcached": script})
