@@ -429,6 +429,23 @@ class RedisFailoverOperator:
         ips = [ip for ip in ips if ip]
         return sorted(ips, key=lambda ip: -memory.sentinel_rank.get(ip, 0))
 
+    async def _poll_switch(self, memory: FailoverMemory, running: list[str]) -> None:
+        """Note as switches the sentinels that name a primary other than the one a
+        failover was requested for (GET-MASTER-ADDR-BY-NAME, one short call each)."""
+        async def named(ip: str) -> Address | None:
+            try:
+                return await self.sentinels.get_master_addr(ip)
+            except (Unreachable, ReplyError):
+                return None
+
+        answers = await asyncio.gather(*(named(ip) for ip in running))
+        now = self.clock()
+        for ip, address in zip(running, answers):
+            if address is not None and address.ip != memory.requested_ip:
+                known = memory.switches.get(ip)
+                if known is None or known[0] != address.ip or known[1] < memory.requested_at:
+                    memory.note_switch(ip, address.ip, now)
+
     # -- sentinel events ------------------------------------------------------------------
 
     def _on_sentinel_event(self, key: str, ip: str, event: SentinelEvent) -> None:
@@ -507,11 +524,16 @@ class RedisFailoverOperator:
         now = self.clock()
         memory.expire(now, 2 * spec.sentinel.failover_timeout_ms / 1000)
         memory.switch_window = spec.sentinel.failover_timeout_ms / 1000
-        if memory.in_flight(now, spec.sentinel.failover_timeout_ms / 1000,
-                            set(self._sentinel_ips(namespace, name, memory))):
+        running = self._sentinel_ips(namespace, name, memory)
+        timeout = spec.sentinel.failover_timeout_ms / 1000
+        if memory.in_flight(now, timeout, set(running)):
             # The sentinels are failing over at our request; their +switch-master (or
-            # -failover-abort) wakes us. Surveying now would only compete with them.
-            return reconciling.Result(requeue_after=self.settings.busy_resync)
+            # -failover-abort) wakes us. Surveying now would only compete with them, but
+            # an event can be missed (a subscription not yet made, or lost), so ask each
+            # for the one address it names before waiting on.
+            await self._poll_switch(memory, running)
+            if memory.in_flight(self.clock(), timeout, set(running)):
+                return reconciling.Result(requeue_after=self.settings.busy_resync)
         await self._ensure_base(rf, spec)
         sentinel_config = await owned.get_or_none(
             self.client, "configmaps", manifests.sentinel_name(name), namespace)

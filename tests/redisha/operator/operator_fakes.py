@@ -108,6 +108,8 @@ class FakeSentinels:
         """Sentinel IPs that do not answer."""
         self.follow_failover = True
         """Whether a failover moves the views of the other sentinels too."""
+        self.events_lost = False
+        """Drop every published event (a subscription not made yet, or broken)."""
         self._queues: dict[str, list[asyncio.Queue[SentinelEvent | None]]] = {}
 
     # -- the views -----------------------------------------------------------------------
@@ -136,6 +138,8 @@ class FakeSentinels:
         return sorted(self.views)
 
     def publish(self, channel: str, message: str) -> None:
+        if self.events_lost:
+            return
         event_fields = _parse(channel, message)
         for queues in self._queues.values():
             for queue in queues:

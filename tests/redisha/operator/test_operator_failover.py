@@ -65,6 +65,21 @@ async def test_deleting_the_primary_pod_fails_over_at_once(env: OperatorEnv) -> 
         "PrimaryElected")
 
 
+async def test_a_switch_whose_events_were_missed_is_still_seen_at_once(env: OperatorEnv) -> None:
+    """The operator asked for a failover but none of the sentinels' `+switch-master`
+    reached it (subscriptions not made yet, as right after bootstrap): it asks them what
+    they name instead of waiting out the failover-timeout (10 s here)."""
+    await env.create()
+    await env.wait_phase("Ready")
+    env.sentinels.events_lost = True
+    started = time.monotonic()
+    await env.client.delete("pods", "rfr-x-0", NAMESPACE)
+    status = await env.wait_new_primary("rfr-x-0")
+    assert time.monotonic() - started < 2.0
+    assert status["lastFailover"]["from"] == "rfr-x-0"
+    assert status["lastFailover"]["to"] == status["primary"]
+
+
 async def test_a_crashed_primary_container_is_failed_over_as_container_exited(
         env: OperatorEnv) -> None:
     """The primary's container killed (restarting in place) → ContainerExited fast path; the
