@@ -28,8 +28,9 @@ endpoint therefore cuts their connection through the Service as it cuts a direct
 **Endpoints that leave.** conntrack keeps an established connection on the endpoint it was
 DNATed to whatever the rules say later, so a connection to an endpoint that left would
 live on — on the old primary after a Redis failover. So when an endpoint leaves (or the
-Service or its port goes), the flows DNATed to it are looked up in conntrack
-(`netlink.tcp_flows`) and exactly their sockets are destroyed (`netlink.destroy_sockets`,
+Service or its port goes), the sockets connected to its Service address are listed
+(sock_diag), their flows looked up in conntrack by tuple (`netlink.Conntrack`), and
+exactly the sockets of flows DNATed to it are destroyed (`netlink.destroy_sockets`,
 SOCK_DESTROY, what `ss -K` does): the client's next read or write fails with ECONNABORTED
 and it reconnects — to a ready endpoint — while the endpoint's side is reset. Connections
 to endpoints that stay are untouched. Their conntrack entries are deleted too, so a client
@@ -182,6 +183,7 @@ class KernelProxy:
         self._leaving: dict[netlink.Address, _Leaving] = {}
         self._started = False
         self._retry: asyncio.TimerHandle | None = None
+        self._conntrack = netlink.Conntrack()
 
     def ports(self, service: ServiceKey | None = None) -> list[KernelServicePort]:
         if service is not None:
@@ -221,6 +223,7 @@ class KernelProxy:
         except NftablesError:
             log.warning("kernel proxy: could not remove its rules", exc_info=True)
         self._drop_leaving()
+        self._conntrack.close()
 
     def refresh(self) -> None:
         """Faults changed: nothing to do, the kernel's partition rules see DNATed flows."""
@@ -313,25 +316,34 @@ class KernelProxy:
 
     def _drop_leaving(self) -> None:
         """Destroy the sockets of flows DNATed to endpoints that left (both ends) and
-        forget those flows."""
+        forget those flows.
+
+        The sockets come first (one sock_diag dump); only the connections to a leaving
+        Service address are looked up in conntrack, each by its tuple. Dumping conntrack
+        by destination instead walks the kernel's whole hash table every time (7 ms
+        here), which on the fake backend stalls the one event loop mid-failover."""
         leaving, self._leaving = self._leaving, {}
+        if not leaving:
+            return
         current = {p.destination: set(p.backends) for p in self.ports()}
         flows: list[netlink.Flow] = []
         try:
-            for destination, gone in leaving.items():
-                stay = current.get(destination, set())
-                for flow in netlink.tcp_flows(destination):
-                    backend = Backend(*flow.replier)
-                    if gone.everything or (backend in gone.backends and backend not in stay):
-                        flows.append(flow)
+            sockets = netlink.tcp_sockets()
+            to_services = [(s.local, s.remote) for s in sockets if s.remote in leaving]
+            for flow in self._conntrack.flows_of(to_services):
+                gone = leaving[flow.destination]
+                backend = Backend(*flow.replier)
+                stay = current.get(flow.destination, set())
+                if gone.everything or (backend in gone.backends and backend not in stay):
+                    flows.append(flow)
             if not flows:
                 return
             ends = {(f.client, f.destination) for f in flows}
             ends |= {(f.replier, f.reply_to) for f in flows}
-            victims = [s for s in netlink.tcp_sockets() if (s.local, s.remote) in ends]
+            victims = [s for s in sockets if (s.local, s.remote) in ends]
             netlink.destroy_sockets(victims)
             for flow in flows:
-                netlink.forget_flow(flow)
+                self._conntrack.forget(flow)
         except OSError:
             log.warning("kernel proxy: could not drop connections to endpoints that left",
                         exc_info=True)

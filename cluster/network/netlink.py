@@ -228,12 +228,30 @@ def _ct_destination(destination: Address) -> bytes:
     return _attr(_CTA_TUPLE_IP, ip, nested=True) + _attr(_CTA_TUPLE_PROTO, proto, nested=True)
 
 
+def _flow(body: memoryview, destination: Address) -> Flow | None:
+    """The TCP flow in a conntrack message, if it was originally sent to `destination`."""
+    original = reply = None
+    for attr_kind, value in _attrs(body, _NFGENMSG.size):
+        if attr_kind == _CTA_TUPLE_ORIG:
+            original = _tuple(value)
+            if (original is None or original[2] != socket.IPPROTO_TCP
+                    or original[1] != destination):
+                return None
+        elif attr_kind == _CTA_TUPLE_REPLY:
+            reply = _tuple(value)
+    if original is None or reply is None:
+        return None
+    return Flow(client=original[0], destination=original[1], replier=reply[0],
+                reply_to=reply[1])
+
+
 def tcp_flows(destination: Address) -> list[Flow]:
     """Tracked IPv4 TCP flows originally sent to `destination` (a ClusterIP:port).
 
-    The kernel filters the dump (CTA_FILTER, Linux 5.8+) so that a machine with many
-    tracked flows costs little; the flows are checked here again, for kernels that ignore
-    the filter."""
+    A dump walks the whole conntrack hash table, however few flows match (several
+    milliseconds with the kernel's default of 262,144 buckets): where the clients' sockets
+    are known, `tcp_flows_of` is the cheap way. The kernel filters the dump (CTA_FILTER,
+    Linux 5.8+); the flows are checked here again, for kernels that ignore the filter."""
     found: list[Flow] = []
     kind = (_NFNL_SUBSYS_CTNETLINK << 8) | _IPCTNL_MSG_CT_GET
     flags = struct.pack("=I", _FILTER_IP_DST | _FILTER_PROTO_NUM | _FILTER_PROTO_DST_PORT)
@@ -243,20 +261,85 @@ def tcp_flows(destination: Address) -> list[Flow]:
                        + _attr(_CTA_FILTER_REPLY_FLAGS, struct.pack("=I", 0)), nested=True))
     with _Netlink(NETLINK_NETFILTER) as nl:
         for body in nl.request(kind, _NLM_F_DUMP, request):
-            original = reply = None
-            for attr_kind, value in _attrs(body, _NFGENMSG.size):
-                if attr_kind == _CTA_TUPLE_ORIG:
-                    original = _tuple(value)
-                    if (original is None or original[2] != socket.IPPROTO_TCP
-                            or original[1] != destination):
-                        break
-                elif attr_kind == _CTA_TUPLE_REPLY:
-                    reply = _tuple(value)
-            else:
-                if original is not None and reply is not None:
-                    found.append(Flow(client=original[0], destination=original[1],
-                                      replier=reply[0], reply_to=reply[1]))
+            flow = _flow(body, destination)
+            if flow is not None:
+                found.append(flow)
     return found
+
+
+class Conntrack:
+    """An open ctnetlink socket, for a caller that asks often.
+
+    Closing a ctnetlink socket costs the kernel about 10 ms (measured here), paid on the
+    caller's thread: a service proxy that opened one per endpoint change stalled the
+    event loop in the middle of every failover. Open one, ask many times, close once."""
+
+    def __init__(self) -> None:
+        self._nl: _Netlink | None = None
+
+    def _socket(self) -> _Netlink:
+        if self._nl is None:
+            self._nl = _Netlink(NETLINK_NETFILTER)
+        return self._nl
+
+    def close(self) -> None:
+        nl, self._nl = self._nl, None
+        if nl is not None:
+            nl.close()
+
+    def flows_of(self, connections: list[tuple[Address, Address]]) -> list[Flow]:
+        """The tracked flows of these (client, destination) connections, looked up one
+        by one by their original tuple (a hash lookup each); connections conntrack does
+        not know are left out."""
+        found: list[Flow] = []
+        kind = (_NFNL_SUBSYS_CTNETLINK << 8) | _IPCTNL_MSG_CT_GET
+        for client, destination in connections:
+            payload = (_NFGENMSG.pack(socket.AF_INET, 0, 0)
+                       + _attr(_CTA_TUPLE_ORIG, _ct_tuple(client, destination), nested=True))
+            try:
+                for body in self._call(kind, 0, payload):  # answered by the entry alone
+                    flow = _flow(body, destination)
+                    if flow is not None:
+                        found.append(flow)
+            except NetlinkError as exc:
+                if exc.errno != errno.ENOENT:
+                    raise
+        return found
+
+    def forget(self, flow: Flow) -> bool:
+        """Delete the flow's conntrack entry (so a reused client port starts afresh);
+        False if it was already gone."""
+        kind = (_NFNL_SUBSYS_CTNETLINK << 8) | _IPCTNL_MSG_CT_DELETE
+        payload = (_NFGENMSG.pack(socket.AF_INET, 0, 0)
+                   + _attr(_CTA_TUPLE_ORIG, _ct_tuple(flow.client, flow.destination),
+                           nested=True))
+        try:
+            for _ in self._call(kind, _NLM_F_ACK, payload):
+                pass
+        except NetlinkError as exc:
+            if exc.errno == errno.ENOENT:
+                return False
+            raise
+        return True
+
+    def _call(self, kind: int, flags: int, payload: bytes) -> list[memoryview]:
+        """One exchange; a socket that failed is closed so the next call starts clean."""
+        try:
+            return list(self._socket().request(kind, flags, payload))
+        except NetlinkError:
+            raise
+        except OSError:
+            self.close()
+            raise
+
+
+def tcp_flows_of(connections: list[tuple[Address, Address]]) -> list[Flow]:
+    """`Conntrack.flows_of` on a socket of its own (opened and closed here)."""
+    conntrack = Conntrack()
+    try:
+        return conntrack.flows_of(connections)
+    finally:
+        conntrack.close()
 
 
 def conntrack_reachable() -> bool:
@@ -277,20 +360,12 @@ def conntrack_reachable() -> bool:
 
 
 def forget_flow(flow: Flow) -> bool:
-    """Delete the flow's conntrack entry (so a reused client port starts afresh); False if
-    it was already gone."""
-    kind = (_NFNL_SUBSYS_CTNETLINK << 8) | _IPCTNL_MSG_CT_DELETE
-    payload = (_NFGENMSG.pack(socket.AF_INET, 0, 0)
-               + _attr(_CTA_TUPLE_ORIG, _ct_tuple(flow.client, flow.destination), nested=True))
+    """`Conntrack.forget` on a socket of its own (opened and closed here)."""
+    conntrack = Conntrack()
     try:
-        with _Netlink(NETLINK_NETFILTER) as nl:
-            for _ in nl.request(kind, _NLM_F_ACK, payload):
-                pass
-    except NetlinkError as exc:
-        if exc.errno == errno.ENOENT:
-            return False
-        raise
-    return True
+        return conntrack.forget(flow)
+    finally:
+        conntrack.close()
 
 
 # -- sock_diag ------------------------------------------------------------------------------
