@@ -238,6 +238,27 @@ class Writer:
     def acked_count(self, after: float = float("-inf")) -> int:
         return sum(1 for w in self.records if w.acked and w.finished > after)
 
+    def acked_started_after(self, moment: float) -> bool:
+        """Was a write begun after `moment` acknowledged? (One begun before it and
+        finished after proves nothing about the primary serving since.)"""
+        for write in reversed(self.records):
+            if write.started <= moment:
+                return False
+            if write.acked:
+                return True
+        return False
+
+    async def wait_acked_started_after(self, moment: float, *, timeout: float) -> bool:
+        """Wait, without polling, until `acked_started_after(moment)`."""
+        async def acked() -> None:
+            async with self._acked:
+                await self._acked.wait_for(lambda: self.acked_started_after(moment))
+        try:
+            await asyncio.wait_for(acked(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
     async def wait_acked(self, count: int, *, after: float = float("-inf"),
                          timeout: float) -> bool:
         """Wait until `count` writes finishing after `after` are acknowledged."""
