@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.tui.dashboard_helpers import DOWN_AFTER_MS, dashboard, ha_demo, until
+from tests.tui.dashboard_helpers import DOWN_AFTER_MS, dashboard, ha_demo, notifications, until
 from tests.tui.test_app_faults import choose
 from tui.app import DashboardApp
 from tui.faults import FaultKind
@@ -111,3 +111,29 @@ async def test_hanging_the_primary_fails_over_after_down_after() -> None:
         app.refresh_now()
         await until(lambda: header in screen_text(app).splitlines()[1], 5,
                     f"{header!r} in the header: {screen_text(app)}")
+
+
+async def test_partitioning_the_primary_from_the_sentinels_fails_over_after_down_after() -> None:
+    """The fault menu's partition from the sentinels on the primary: the API sees nothing,
+    so nothing moves before down-after; then the sentinels fail over (ODOWN) and the pane
+    and header name the new primary. Healing leaves one primary: the old one is demoted."""
+    async with ha_demo() as connection, dashboard(connection) as (app, pilot):
+        old = await _ready(app)
+        assert app.select_row(old)
+        await choose(app, pilot, FaultKind.PARTITION_FROM_SENTINELS)
+        assert any(f"pod/{old} partitioned from" in n for n in notifications(app))
+        await until(lambda: _replaced(app, old), 20, screen_text(app))
+        view = app.ha_view
+        assert view is not None and view.timeline is not None
+        timeline = view.timeline
+        assert (timeline.old, timeline.reason) == (old, "ODOWN")
+        ms = {step: timeline.ms(step) for step, _ in timeline.steps}
+        assert DOWN_AFTER_MS <= ms[Step.SDOWN] <= ms[Step.ODOWN] <= ms[Step.SWITCH]  # type: ignore[operator]
+        assert (timeline.completed_ms or 0) >= DOWN_AFTER_MS
+        app.refresh_now()
+        await until(lambda: f"Primary {view.primary}" in screen_text(app).splitlines()[1], 5,
+                    screen_text(app))
+        await choose(app, pilot, FaultKind.HEAL)
+        await until(lambda: len(app.primaries()) == 1 and app.ha_view is not None
+                    and app.ha_view.phase == "Ready", 20, screen_text(app))
+        assert app.primaries() == (f"default/{view.primary}",)
