@@ -106,13 +106,14 @@ class DashboardSettings:
     """Lines the log pane keeps."""
     ha_right_width: int = 140
     """From this width on the HA pane sits right of the table; below it, under the table."""
-    ha_min_width: int = 100
+    ha_min_width: int = 80
     """Narrower terminals hide the HA pane (`:ha` shows it anyway)."""
     ha_wide_width: int = 116
     """Under the table, from this width on the pane's three parts sit side by side;
     narrower, the writes and the timeline stack beside the topology (`-ha-narrow`)."""
-    ha_min_height: int = 30
-    """So do shorter ones."""
+    ha_min_height: int = 24
+    """So do shorter ones. At 80x24 the pane fits under the demo's seven pods, its
+    timeline two steps a line."""
     ha_interval: float = 0.25
     """How often the HA pane's view is recomputed (it is redrawn only when it changed)."""
     follow_ha_logs: bool = True
@@ -524,7 +525,8 @@ class DashboardApp(App[int]):
         if shown == self._ha_shown:
             return
         self._ha_shown = shown
-        self._main().query_one("#ha", HAPane).show(view, wide=wide, roles=roles)
+        self._main().query_one("#ha", HAPane).show(
+            view, wide=wide, compact=self._ha_narrow(placement), roles=roles)
 
     def _ha_narrow(self, placement: HAPlacement) -> bool:
         return placement is HAPlacement.BOTTOM and self.size.width < self.settings.ha_wide_width

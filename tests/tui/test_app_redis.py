@@ -68,9 +68,11 @@ async def test_the_ha_pane_reads_redisfailovers_once_the_kind_exists() -> None:
 
 
 async def test_ha_pane_placement_follows_the_terminal() -> None:
-    """Right of the table when wide, under it at 120 columns, hidden at 80x24 unless `:ha`."""
+    """Right of the table when wide, under it at 120x40 and 80x24, hidden when smaller
+    unless `:ha`."""
     async with bare_cluster() as cluster:
-        for size, placement in (((160, 40), "right"), ((120, 40), "bottom"), ((80, 24), "hidden")):
+        for size, placement in (((160, 40), "right"), ((120, 40), "bottom"), ((80, 24), "bottom"),
+                                ((79, 24), "hidden"), ((80, 23), "hidden")):
             async with dashboard(connect(cluster), size=size) as (app, pilot):
                 assert app.ha_placement().value == placement, size
                 if placement == "hidden":

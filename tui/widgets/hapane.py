@@ -118,8 +118,39 @@ def _step_value(timeline: Timeline, step: Step) -> tuple[str, str]:
     return f"{ms:+,} ms", "$success bold" if step is Step.FIRST_WRITE else "bold"
 
 
-def timeline_content(view: HAView) -> Content:
-    """The last failover (or the one under way), step by step in ms from the fault."""
+_COMPACT_LABEL = 8
+_COMPACT_CELL = 17
+"""A step in the compact timeline: its label (8) and its value (9), two to a line."""
+
+
+def _step_label(timeline: Timeline, step: Step, width: int) -> str:
+    if step is Step.FAULT and (timeline.fault or timeline.reason):
+        return f"fault {timeline.fault or timeline.reason}"[:width]
+    return step.value
+
+
+def _compact_cell(timeline: Timeline, step: Step) -> Content:
+    value, style = _step_value(timeline, step)
+    if step is Step.FIRST_WRITE:  # alone on its line, under its full name
+        label, width = step.value, 2 * _COMPACT_CELL + 1
+    else:
+        label = (timeline.fault or "fault") if step is Step.FAULT else step.value
+        label, width = label[:_COMPACT_LABEL].ljust(_COMPACT_LABEL), _COMPACT_CELL
+    return Content.assemble((label, "$text-muted"), (value.rjust(width - len(label)), style))
+
+
+def _compact_steps(timeline: Timeline) -> list[Content]:
+    """Two steps a line, the first write alone on the last. In an 80-column terminal this
+    keeps the whole pane as short as the topology beside it, so the pods table keeps its
+    rows."""
+    cells = [_compact_cell(timeline, step) for step, _ in timeline.steps]
+    pairs = [Content(" ").join(cells[i:i + 2]) for i in range(0, len(cells) - 1, 2)]
+    return pairs + cells[len(pairs) * 2:]
+
+
+def timeline_content(view: HAView, *, compact: bool = False) -> Content:
+    """The last failover (or the one under way), step by step in ms from the fault;
+    `compact` puts two steps on a line."""
     timeline = view.timeline
     if timeline is None:
         return Content.styled("No failover yet", "$text-muted")
@@ -131,13 +162,12 @@ def timeline_content(view: HAView) -> Content:
         elapsed = (view.elapsed_ms or 0) / 1000
         title = Content.assemble(("Failing over ", "bold $error"), (timeline.old, "bold"),
                                  (f" · {elapsed:.1f} s", "$text-muted"))
+    if compact:
+        return Content("\n").join([title, *_compact_steps(timeline)])
     lines = [title]
     for step, _ in timeline.steps:
         value, style = _step_value(timeline, step)
-        label = step.value
-        if step is Step.FAULT and (timeline.fault or timeline.reason):
-            label = f"fault {timeline.fault or timeline.reason}"[:18]
-        lines.append(Content.assemble((f"{label:<18}", "$text-muted"),
+        lines.append(Content.assemble((f"{_step_label(timeline, step, 18):<18}", "$text-muted"),
                                       (f"{value:>11}", style)))
     return Content("\n").join(lines)
 
@@ -196,9 +226,10 @@ class HAPane(Vertical):
         self.query_one("#ha-writes").display = False
         self.query_one("#ha-timeline").display = False
 
-    def show(self, view: HAView | None, *, wide: bool = True,
+    def show(self, view: HAView | None, *, wide: bool = True, compact: bool = False,
              roles: Mapping[str, Role] | None = None) -> None:
-        """Draw `view`; `wide` when the topology has room for the primary's address.
+        """Draw `view`; `wide` when the topology has room for the primary's address,
+        `compact` when the timeline must be short (an 80-column terminal).
         Without a RedisFailover, `roles` (by `ns/name`) are what is known of Redis pods
         nobody manages (the tutorial's StatefulSet, asked with `redis-cli role`)."""
         self.view = view
@@ -220,7 +251,7 @@ class HAPane(Vertical):
         writes.display = timeline.display = True
         self.query_one("#ha-counters", Static).update(counters(view))
         self.query_one("#ha-spark", WriteSpark).update_seconds(view.writes.seconds)
-        timeline.update(timeline_content(view))
+        timeline.update(timeline_content(view, compact=compact))
 
     @property
     def text(self) -> str:
