@@ -57,6 +57,7 @@ def _build_parser() -> argparse.ArgumentParser:
                                "processes")
     _add_dashboard(commands)
     _add_scenario(commands)
+    _add_serve(commands)
     return parser
 
 
@@ -128,6 +129,69 @@ def _run_dashboard(parser: argparse.ArgumentParser, args: argparse.Namespace | N
         demo=demo.DemoScenario(args.demo) if args.demo else None,
         screenshot_dir=args.screenshot)
     return asyncio.run(demo.run_dashboard(run))
+
+
+# -- `redisha serve` ---------------------------------------------------------------------------
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port number (0-65535; 0: any "
+                                         f"free port)")
+    return value
+
+
+_SERVE_HELP = "the cluster, headless, serving the Kubernetes API over HTTPS for kubectl"
+
+
+def _add_serve(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    _serve_arguments(commands.add_parser("serve", help=_SERVE_HELP))
+
+
+def _serve_arguments(serve: argparse.ArgumentParser) -> None:
+    # Literal defaults (redisha.serve's) keep aiohttp and the cluster out of `--help`.
+    serve.add_argument("--listen", metavar="HOST", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1; a non-loopback one "
+                            "needs --allow-remote)")
+    serve.add_argument("--port", type=_port, default=6443, help="port (default 6443)")
+    serve.add_argument("--allow-remote", action="store_true",
+                       help="allow a --listen address reachable from other machines")
+    serve.add_argument("--kubeconfig", metavar="PATH",
+                       help="write the kubeconfig here (default STATE_DIR/kubeconfig); an "
+                            "existing one keeps its other contexts")
+    serve.add_argument("--state-dir", metavar="PATH", default="~/.redisha",
+                       help="certificate, key and token, made once (default ~/.redisha)")
+    serve.add_argument("--backend", choices=("fake", "real"), default="fake",
+                       help="fake: in-process Redis pods (default); real: redis-server "
+                            "processes")
+    serve.add_argument("--nodes", type=_positive, default=3, help="nodes (default 3)")
+    serve.add_argument("--no-demo", action="store_true",
+                       help="start an empty cluster (no RedisFailover demo, no operator)")
+
+
+def _serve_main(words: list[str]) -> int:
+    """`redisha serve ...` (its own parser, so that bad input is one line)."""
+    parser = _OneLineParser(prog="redisha serve", description=_SERVE_HELP + ".")
+    _serve_arguments(parser)
+    return _run_serve(parser.parse_args(words[1:]))
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from redisha import serve
+    from redisha.backends import Backend
+
+    options = serve.ServeOptions(
+        listen=args.listen, port=args.port, allow_remote=args.allow_remote,
+        kubeconfig=Path(args.kubeconfig).expanduser() if args.kubeconfig else None,
+        state_dir=Path(args.state_dir).expanduser(), backend=Backend(args.backend),
+        nodes=args.nodes, demo=not args.no_demo)
+    return serve.run_serve(options)
 
 
 # -- `redisha scenario NAME` and `redisha bench failover` -----------------------------------
@@ -266,6 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     if words[:1] == ["scenario"] or words[:2] == ["bench", "failover"]:
         return _scenario_main(words)
+    if words[:1] == ["serve"]:
+        return _serve_main(words)
     parser = _build_parser()
     args = parser.parse_args(argv)
     if args.command == "bench" and args.target == "store":

@@ -237,10 +237,10 @@ class DemoTuning:
 
 
 @contextlib.asynccontextmanager
-async def start(options: DemoOptions,
-                tuning: DemoTuning | None = None) -> AsyncIterator[Connection]:
-    """The cluster with the demo deployed and the operator running, as a dashboard
-    connection.
+async def cluster_with_demo(options: DemoOptions,
+                            tuning: DemoTuning | None = None) -> AsyncIterator[EmbeddedCluster]:
+    """The cluster with the demo deployed and the operator running (with `options.demo`);
+    the dashboard (`start`) and `redisha serve` share this start-up.
 
     Raises `backends.BackendUnavailable` (one line) before anything starts when the
     machine cannot run the backend.
@@ -258,13 +258,25 @@ async def start(options: DemoOptions,
             operator = rf_operator.RedisFailoverOperator(cluster.client, cluster.informers,
                                                          settings=tuning.operator)
             await operator.start()
-        context = f"embedded ({options.backend.value}, {options.nodes} nodes)"
         try:
-            yield Connection(cluster.client, ClusterFaults(cluster), context=context,
-                             namespace=DEMO_NAMESPACE)
+            yield cluster
         finally:
             if operator is not None:
                 await operator.stop()
+
+
+@contextlib.asynccontextmanager
+async def start(options: DemoOptions,
+                tuning: DemoTuning | None = None) -> AsyncIterator[Connection]:
+    """`cluster_with_demo`, as a dashboard connection.
+
+    Raises `backends.BackendUnavailable` (one line) before anything starts when the
+    machine cannot run the backend.
+    """
+    async with cluster_with_demo(options, tuning) as cluster:
+        context = f"embedded ({options.backend.value}, {options.nodes} nodes)"
+        yield Connection(cluster.client, ClusterFaults(cluster), context=context,
+                         namespace=DEMO_NAMESPACE)
 
 
 class DemoScenario(str, enum.Enum):

@@ -1,0 +1,102 @@
+"""The real kubectl against the server over TLS: discovery, OpenAPI, create (JSON and
+protobuf), apply twice, get, watch and delete, as a user would run them. (kubectl sends
+no bearer token over plain HTTP, so these need the certificate `security` makes.)"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from http_server_helpers import Served, serving
+
+from cluster.http import security
+
+KUBECTL = shutil.which("kubectl")
+pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
+
+MANIFEST = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cfg
+data:
+  a: "1"
+"""
+
+
+@contextlib.asynccontextmanager
+async def tls_serving(tmp: Path) -> AsyncIterator[tuple[Served, Kubectl]]:
+    """A fresh engine served over TLS, and a kubectl configured for it."""
+    creds = security.load_or_create(tmp / "state")
+    async with serving(token=creds.token,
+                       ssl_context=security.server_ssl_context(creds, tmp / "state")) as s:
+        kubeconfig = tmp / "kubeconfig"
+        security.write_kubeconfig(kubeconfig, server=s.url, creds=creds)
+        yield s, Kubectl(kubeconfig, tmp)
+
+
+class Kubectl:
+    """Runs kubectl with its own HOME (a fresh discovery cache) and kubeconfig."""
+
+    def __init__(self, kubeconfig: Path, home: Path) -> None:
+        self.env = dict(os.environ, HOME=str(home), KUBECONFIG=str(kubeconfig))
+
+    async def start(self, *args: str) -> asyncio.subprocess.Process:
+        assert KUBECTL is not None
+        return await asyncio.create_subprocess_exec(
+            KUBECTL, *args, env=self.env, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+
+    async def __call__(self, *args: str) -> str:
+        proc = await self.start(*args)
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+        assert proc.returncode == 0, err.decode()
+        return out.decode()
+
+
+async def test_kubectl_create_apply_get_delete(tmp_path: Path) -> None:
+    """kubectl's everyday verbs work, with kubectl's own wording for each outcome."""
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text(MANIFEST)
+    async with tls_serving(tmp_path) as (s, kubectl):
+        assert await kubectl("create", "-f", str(manifest)) == "configmap/cfg created\n"
+        assert await kubectl("apply", "-f", str(manifest)) == "configmap/cfg configured\n"
+        assert await kubectl("apply", "-f", str(manifest)) == "configmap/cfg unchanged\n"
+        # `create deployment` sends its body as protobuf.
+        assert await kubectl("create", "deployment", "web", "--image=redis") == \
+            "deployment.apps/web created\n"
+        assert s.api.get("deployments.apps", "web", "default")["spec"]["template"][
+            "spec"]["containers"][0]["image"] == "redis"
+        listed = await kubectl("get", "configmaps,deployments", "-o", "name")
+        assert listed.split() == ["configmap/cfg", "deployment.apps/web"]
+        table = await kubectl("get", "configmaps")
+        assert table.splitlines()[0].split() == ["NAME", "DATA", "AGE"]
+        assert await kubectl("delete", "-f", str(manifest)) == 'configmap "cfg" deleted\n'
+        assert s.api.list("configmaps", "default")[0] == []
+
+
+async def test_kubectl_get_watch_sees_new_objects(tmp_path: Path) -> None:
+    """`kubectl get -w` prints the existing rows, then each new object as it is made."""
+    async with tls_serving(tmp_path) as (s, kubectl):
+        s.api.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "one"}},
+                     "default")
+        proc = await kubectl.start("get", "configmaps", "-w")
+        assert proc.stdout is not None
+        try:
+            header = await asyncio.wait_for(proc.stdout.readline(), timeout=30)
+            assert header.split() == [b"NAME", b"DATA", b"AGE"]
+            first = await asyncio.wait_for(proc.stdout.readline(), timeout=10)
+            assert first.split()[0] == b"one"
+            s.api.create({"apiVersion": "v1", "kind": "ConfigMap",
+                          "metadata": {"name": "two"}}, "default")
+            second = await asyncio.wait_for(proc.stdout.readline(), timeout=10)
+            assert second.split()[0] == b"two"
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+            await proc.wait()
