@@ -11,9 +11,12 @@ import argparse
 import asyncio
 import json
 import sys
-from typing import NoReturn, Sequence
+from typing import TYPE_CHECKING, NoReturn, Sequence
 
 from redisha import __version__
+
+if TYPE_CHECKING:
+    from redisha.remote import RemoteTarget
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -58,6 +61,9 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_dashboard(commands)
     _add_scenario(commands)
     _add_serve(commands)
+    _add_operator(commands)
+    commands.add_parser("kubectl", help="kubectl's commands against a running `redisha serve`",
+                        add_help=False)
     return parser
 
 
@@ -98,6 +104,12 @@ def _add_dashboard(commands: "argparse._SubParsersAction[argparse.ArgumentParser
     dash.add_argument("--demo", choices=("kill-primary",),
                       help="a built-in headless scenario")
     dash.add_argument("--screenshot", metavar="DIR", help="save SVG screenshots to DIR")
+    dash.add_argument("--kubeconfig", metavar="PATH",
+                      help="attach to the cluster this kubeconfig names (`redisha serve` "
+                           "writes ~/.redisha/kubeconfig) instead of starting one")
+    dash.add_argument("--server", metavar="URL",
+                      help="attach to the API server at URL (credentials from --kubeconfig, "
+                           "default ~/.redisha/kubeconfig)")
 
 
 def _add_tui_bench(targets: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -120,6 +132,16 @@ def _run_dashboard(parser: argparse.ArgumentParser, args: argparse.Namespace | N
         parser.error("--script, --demo and --screenshot run headless: add --headless")
     if args.script and args.demo:
         parser.error("--script and --demo cannot be combined")
+    target = _remote_target(parser, args)
+    if target is not None:
+        embedded_only = [flag for flag, given in (
+            ("--backend", args.backend != "fake"), ("--nodes", args.nodes != 3),
+            ("--redis", args.redis != 3), ("--sentinels", args.sentinels != 3),
+            ("--down-after-ms", args.down_after_ms != 5000), ("--state", args.state),
+            ("--no-demo", args.no_demo)) if given]
+        if embedded_only:
+            parser.error(f"{embedded_only[0]} shapes the embedded cluster; it cannot apply "
+                         "to one attached with --kubeconfig/--server")
     options = demo.DemoOptions(
         backend=Backend(args.backend), nodes=args.nodes, redis=args.redis,
         sentinels=args.sentinels, down_after_ms=args.down_after_ms, state=args.state,
@@ -127,8 +149,99 @@ def _run_dashboard(parser: argparse.ArgumentParser, args: argparse.Namespace | N
     run = demo.DashboardRun(
         options, readonly=args.readonly, headless=args.headless, script=args.script,
         demo=demo.DemoScenario(args.demo) if args.demo else None,
-        screenshot_dir=args.screenshot)
+        screenshot_dir=args.screenshot, remote=target)
     return asyncio.run(demo.run_dashboard(run))
+
+
+def _remote_target(parser: argparse.ArgumentParser,
+                   args: argparse.Namespace) -> "RemoteTarget | None":
+    """`--kubeconfig PATH` / `--server URL`: the cluster to attach to (None: embedded)."""
+    from pathlib import Path
+
+    from redisha.remote import RemoteTarget, default_kubeconfig
+
+    if not (args.kubeconfig or args.server):
+        return None
+    if args.server and not args.server.startswith(("https://", "http://")):
+        parser.error(f"--server {args.server}: not an http(s) URL")
+    path = Path(args.kubeconfig).expanduser() if args.kubeconfig else default_kubeconfig()
+    return RemoteTarget(path, args.server)
+
+
+# -- `redisha operator` and `redisha kubectl` --------------------------------------------------
+
+_OPERATOR_HELP = "the RedisFailover operator alone, against a running API server"
+
+
+def _add_operator(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    operator = commands.add_parser("operator", help=_OPERATOR_HELP)
+    operator.add_argument("--kubeconfig", metavar="PATH",
+                          help="the cluster's kubeconfig (default ~/.redisha/kubeconfig)")
+    operator.add_argument("--server", metavar="URL",
+                          help="the API server's URL (credentials from --kubeconfig)")
+
+
+def _run_operator(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from redisha import remote
+
+    if not (args.kubeconfig or args.server):
+        args.kubeconfig = str(remote.default_kubeconfig())
+    target = _remote_target(parser, args)
+    assert target is not None
+
+    async def run() -> int:
+        async with remote.connect(target) as client:
+            return await remote.run_operator(client)
+    try:
+        return asyncio.run(run())
+    except remote.RemoteError as e:
+        print(f"redisha operator: {e}", file=sys.stderr)
+        return 1
+
+
+_KUBECTL_FLAGS = ("--kubeconfig", "--server", "-s")
+
+
+def _kubectl_main(argv: list[str]) -> int:
+    """`redisha kubectl [--kubeconfig PATH] [--server URL] ARGS...`: the built-in command
+    layer against a running server, for machines without kubectl."""
+    from pathlib import Path
+
+    from cluster.kubectl import Kubectl
+    from redisha import remote
+
+    rest: list[str] = []
+    given: dict[str, str] = {}
+    words = iter(argv)
+    for word in words:
+        flag, eq, value = word.partition("=")
+        if flag in _KUBECTL_FLAGS:
+            if not eq:
+                value = next(words, "")
+            if not value:
+                print(f"redisha kubectl: error: flag needs an argument: {flag}",
+                      file=sys.stderr)
+                return 2
+            given["server" if flag in ("--server", "-s") else "kubeconfig"] = value
+        else:
+            rest.append(word)
+    path = (Path(given["kubeconfig"]).expanduser() if "kubeconfig" in given
+            else remote.default_kubeconfig())
+    target = remote.RemoteTarget(path, given.get("server"))
+
+    async def run() -> int:
+        async with remote.connect(target) as client:
+            result = await Kubectl(client).run(
+                rest, out=lambda line: print(line, flush=True),
+                err=lambda line: print(line, file=sys.stderr, flush=True))
+            return result.exit_code
+    try:
+        return asyncio.run(run())
+    except remote.RemoteError as e:
+        print(f"redisha kubectl: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 # -- `redisha serve` ---------------------------------------------------------------------------
@@ -171,6 +284,9 @@ def _serve_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--nodes", type=_positive, default=3, help="nodes (default 3)")
     serve.add_argument("--no-demo", action="store_true",
                        help="start an empty cluster (no RedisFailover demo, no operator)")
+    serve.add_argument("--no-operator", action="store_true",
+                       help="the demo without its operator (run `redisha operator` against "
+                            "this server instead)")
 
 
 def _serve_main(words: list[str]) -> int:
@@ -190,7 +306,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         listen=args.listen, port=args.port, allow_remote=args.allow_remote,
         kubeconfig=Path(args.kubeconfig).expanduser() if args.kubeconfig else None,
         state_dir=Path(args.state_dir).expanduser(), backend=Backend(args.backend),
-        nodes=args.nodes, demo=not args.no_demo)
+        nodes=args.nodes, demo=not args.no_demo, operator=not args.no_operator)
     return serve.run_serve(options)
 
 
@@ -332,6 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _scenario_main(words)
     if words[:1] == ["serve"]:
         return _serve_main(words)
+    if words[:1] == ["kubectl"]:
+        return _kubectl_main(words[1:])
     parser = _build_parser()
     args = parser.parse_args(argv)
     if args.command == "bench" and args.target == "store":
@@ -376,6 +494,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command in (None, "dashboard"):
         return _run_dashboard(parser, args if args.command else None)
+    if args.command == "operator":
+        return _run_operator(parser, args)
     parser.print_help()
     return 0
 

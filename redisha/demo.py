@@ -31,9 +31,10 @@ from cluster.api import errors
 from cluster.client import Client
 from cluster.embedded import ClusterSettings, EmbeddedCluster, start_cluster
 from cluster.network.faults import Partition
-from redisha import backends
+from redisha import backends, remote
 from redisha.backends import Backend
 from redisha.operator import OperatorSettings
+from redisha.remote import RemoteError, RemoteTarget
 from redisha.sentinel.settings import SentinelSettings
 from redisha.server.server import ServerSettings
 from redisha.writer.image import IMAGE_NAME as WRITER_IMAGE
@@ -210,6 +211,9 @@ class DemoOptions:
     state: str | None = None
     demo: bool = True
     """False (`--no-demo`) starts an empty cluster."""
+    operator: bool = True
+    """False: the demo's objects without the operator, for one attached over HTTP
+    (`redisha serve --no-operator`, then `redisha operator`)."""
 
     def notices(self) -> list[str]:
         """What the dashboard should warn about once it is up."""
@@ -255,9 +259,10 @@ async def cluster_with_demo(options: DemoOptions,
                               down_after_ms=options.down_after_ms,
                               failover_timeout_ms=tuning.failover_timeout_ms,
                               write_rate=tuning.write_rate)
-            operator = rf_operator.RedisFailoverOperator(cluster.client, cluster.informers,
-                                                         settings=tuning.operator)
-            await operator.start()
+            if options.operator:
+                operator = rf_operator.RedisFailoverOperator(
+                    cluster.client, cluster.informers, settings=tuning.operator)
+                await operator.start()
         try:
             yield cluster
         finally:
@@ -301,6 +306,8 @@ class DashboardRun:
     """The demo's timers (None: `DemoTuning()`'s)."""
     settings: DashboardSettings | None = None
     """The dashboard's rhythms (None: its defaults)."""
+    remote: RemoteTarget | None = None
+    """Attach to this cluster over HTTP instead of starting one (`--kubeconfig`)."""
 
 
 async def run_dashboard(run: DashboardRun, *, out: TextIO | None = None,
@@ -325,9 +332,9 @@ async def run_dashboard(run: DashboardRun, *, out: TextIO | None = None,
     elif run.demo is DemoScenario.KILL_PRIMARY:
         scenario = demo_kill_primary()
     try:
-        async with start(run.options, run.tuning) as connection:
+        async with _connection(run) as connection:
             app = DashboardApp(connection, readonly=run.readonly, settings=run.settings,
-                               notices=run.options.notices())
+                               notices=[] if run.remote else run.options.notices())
             if run.headless:
                 assert scenario is not None
                 directory = Path(run.screenshot_dir) if run.screenshot_dir else None
@@ -335,9 +342,21 @@ async def run_dashboard(run: DashboardRun, *, out: TextIO | None = None,
                                           log=lambda line: print(line, file=out, flush=True))
             await app.run_async()
             return app.return_code or 0
-    except backends.BackendUnavailable as e:
+    except (backends.BackendUnavailable, RemoteError) as e:
         print(f"redisha: {e}", file=err)
         return 1
+
+
+@contextlib.asynccontextmanager
+async def _connection(run: DashboardRun) -> AsyncIterator[Connection]:
+    """The embedded cluster with its demo, or the remote cluster `run.remote` names
+    (faults beyond the API then are not available: nothing reaches its processes)."""
+    if run.remote is None:
+        async with start(run.options, run.tuning) as connection:
+            yield connection
+        return
+    async with remote.connect(run.remote) as client:
+        yield Connection(client, None, context=client.server, namespace=DEMO_NAMESPACE)
 
 
 async def bench_tui(*, pods: int, samples: int = 100) -> TuiBenchResult:

@@ -133,6 +133,8 @@ class ServeOptions:
     nodes: int = DEFAULT_NODES
     demo: bool = True
     """False (`--no-demo`): an empty cluster, no CRD, no operator."""
+    operator: bool = True
+    """False (`--no-operator`): the demo without its operator, for `redisha operator`."""
 
 
 async def serve(options: ServeOptions, *, stop: asyncio.Event | None = None,
@@ -171,7 +173,7 @@ async def serve(options: ServeOptions, *, stop: asyncio.Event | None = None,
 
         try:
             demo_options = demo.DemoOptions(backend=options.backend, nodes=options.nodes,
-                                            demo=options.demo)
+                                            demo=options.demo, operator=options.operator)
             async with demo.cluster_with_demo(demo_options) as cluster, serving(
                     cluster.api, state_dir=options.state_dir, host=options.listen,
                     port=options.port, kubeconfig=options.kubeconfig,
