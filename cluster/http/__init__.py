@@ -7,8 +7,10 @@ Server side:
   watch streams, status/scale/binding subresources).
 - `statuses`: `Status` bodies and JSON replies in kube-apiserver's wording.
 - `discovery`, `openapi`: the discovery and OpenAPI v3 documents clients read first.
+- `media`: Accept headers ranked, for discovery and tables to choose their answer.
 - `tables`: server-side `meta.k8s.io/v1` Tables for `kubectl get`.
-- `protobuf`: decoding the protobuf bodies kubectl sends for some creates.
+- `protobuf`, `protobuf_schema`: decoding the protobuf bodies kubectl sends for some
+  creates, and the field tables of the kinds it decodes.
 - `podstreams`: `pods/log` streams and `pods/exec` over WebSocket.
 - `security`: the self-signed certificate, the token, the kubeconfig, the listen check.
 
