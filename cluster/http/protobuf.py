@@ -9,9 +9,8 @@ this module turns such a body into the dict kubectl would have sent as JSON.
 We read the wire format ourselves rather than depend on a protobuf library and the generated
 Go schemas: kubectl's generators fill in a handful of kinds, and a table of field numbers per
 message (`protobuf_schema`, written from the generated.proto files) is all a reader
-needs. Protobuf rules
-apply: unknown fields are skipped, a repeated occurrence of a message field merges into the
-first, the last scalar wins.
+needs. Protobuf rules apply: unknown fields are skipped, a repeated occurrence of a message
+field merges into the first, the last scalar wins.
 
 JSON shape. Go's generated marshallers write every non-pointer field, zero or not, so the
 wire carries `generateName: ""`, `paused: false`, an empty `status`… Go's JSON encoder would
