@@ -24,6 +24,7 @@ from cluster.embedded import ClusterSettings, EmbeddedCluster, start_cluster
 from redisha import cli
 from redisha.backends import Backend
 from redisha.serve import Served, ServeError, ServeOptions, serve, serving
+from tests.real_kubectl import need_kubectl
 from tests.waiting import wait_until
 
 SERVING_LINE = re.compile(
@@ -31,21 +32,10 @@ SERVING_LINE = re.compile(
     r"\(kubeconfig: (.+)\)$")
 
 
-def require_kubectl() -> str:
-    """The real kubectl, or a skip (a failure when CI=true or REDISHA_REQUIRE_KUBECTL=1)."""
-    found = shutil.which("kubectl")
-    if found:
-        return found
-    if os.environ.get("CI") == "true" or os.environ.get("REDISHA_REQUIRE_KUBECTL") == "1":
-        pytest.fail("kubectl not found on PATH, and CI=true or REDISHA_REQUIRE_KUBECTL=1 "
-                    "requires it")
-    pytest.skip("kubectl not found on PATH (install it to check redisha serve with it)")
-
-
 async def kubectl(kubeconfig: Path, cache: Path, *argv: str) -> tuple[int, str, str]:
     """Run the real kubectl against a kubeconfig; its discovery cache kept per test."""
     process = await asyncio.create_subprocess_exec(
-        require_kubectl(), "--kubeconfig", str(kubeconfig), "--cache-dir", str(cache), *argv,
+        need_kubectl(), "--kubeconfig", str(kubeconfig), "--cache-dir", str(cache), *argv,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode is not None

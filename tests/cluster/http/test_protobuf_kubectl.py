@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,9 +14,9 @@ import pytest
 from aiohttp import web
 
 from cluster.http import protobuf
+from tests.real_kubectl import need_kubectl, requires_kubectl  # noqa: F401 - the fixture
 
-KUBECTL = shutil.which("kubectl")
-pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
+pytestmark = pytest.mark.usefixtures("requires_kubectl")
 
 
 @dataclass
@@ -60,9 +59,8 @@ async def kubectl(tmp_path: Path, server: str, *argv: str) -> str:
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.touch()
     env = {**os.environ, "HOME": str(tmp_path), "KUBECONFIG": str(kubeconfig)}
-    assert KUBECTL is not None
     proc = await asyncio.create_subprocess_exec(
-        KUBECTL, "--server", server, *argv, env=env,
+        need_kubectl(), "--server", server, *argv, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
     assert proc.returncode == 0, err.decode()

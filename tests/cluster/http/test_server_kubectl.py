@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,9 +14,9 @@ import pytest
 from http_server_helpers import Served, serving
 
 from cluster.http import security
+from tests.real_kubectl import need_kubectl, requires_kubectl  # noqa: F401 - the fixture
 
-KUBECTL = shutil.which("kubectl")
-pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
+pytestmark = pytest.mark.usefixtures("requires_kubectl")
 
 MANIFEST = """\
 apiVersion: v1
@@ -47,9 +46,8 @@ class Kubectl:
         self.env = dict(os.environ, HOME=str(home), KUBECONFIG=str(kubeconfig))
 
     async def start(self, *args: str) -> asyncio.subprocess.Process:
-        assert KUBECTL is not None
-        return await asyncio.create_subprocess_exec(
-            KUBECTL, *args, env=self.env, stdout=asyncio.subprocess.PIPE,
+            return await asyncio.create_subprocess_exec(
+            need_kubectl(), *args, env=self.env, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE)
 
     async def __call__(self, *args: str) -> str:
