@@ -371,7 +371,10 @@ def _ready_problems(obs: Observation, spec: FailoverSpec, primary: RedisPod,
                         f"monitoring {primary.name}")
     elif any(s.master.num_other_sentinels < spec.sentinel.replicas - 1  # type: ignore[union-attr]
              or s.master.num_slaves < spec.redis.replicas - 1  # type: ignore[union-attr]
+             or not {f.address for f in followers} <= set(s.replicas)
              for s in monitoring):
+        # A replica a sentinel does not know (a pod recreated with a new address) is one
+        # it cannot promote: until it learns it, a failover may find no good replica.
         problems.append("sentinels still discovering their peers and the replicas")
     if plan_has_work:
         problems.append("reconfiguring")

@@ -316,6 +316,12 @@ class RedisFailoverOperator:
                                   f"({fault.ip}) can take over; waiting for the pods to "
                                   "return")
                 return None
+        elif await self._moved_on(candidates, fault):
+            # A retry, and meanwhile the primary was replaced another way (the reconcile's
+            # repair, or the sentinels themselves): asking now would fail over the new one.
+            memory.fault, memory.attempts, memory.pending = None, 0, False
+            self.controller.enqueue(key)
+            return None
         memory.attempts += 1
         record = memory.start(fault)
         asked, outcome = "", ""
@@ -354,6 +360,17 @@ class RedisFailoverOperator:
             return self.settings.failover_retry
         memory.fault, memory.attempts = None, 0
         return None
+
+    async def _moved_on(self, sentinel_ips: list[str], fault: Fault) -> bool:
+        """Does a sentinel name a primary other than the faulty one?"""
+        for ip in sentinel_ips:
+            try:
+                named = await self.sentinels.get_master_addr(ip)
+            except (Unreachable, ReplyError):
+                continue
+            if named is not None and named.ip != fault.ip:
+                return True
+        return False
 
     async def _hand_over(self, namespace: str, name: str, fault: Fault,
                          memory: FailoverMemory) -> decisions.Handover:

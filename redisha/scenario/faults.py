@@ -30,6 +30,7 @@ from cluster.api import errors, objects
 from cluster.embedded import EmbeddedCluster
 from cluster.kubelet import Kubelet
 from redisha.operator import manifests
+from redisha.operator.definition import RESOURCE as RF_RESOURCE
 from redisha.scenario import observing
 from redisha.scenario.checker import Expectation, Topology, topology_problems
 from redisha.scenario.observing import PodRef
@@ -103,6 +104,18 @@ class FaultContext:
     async def wait_whole(self, timeout: float) -> list[str]:
         """Wait until the topology has no problem; returns the last problems ([] = whole)."""
         return await wait_whole(self.topology, timeout=timeout, poll=self.poll)
+
+    async def wait_ready(self, timeout: float) -> bool:
+        """Wait until the operator reports the RedisFailover Ready: beyond a whole
+        topology, the sentinels know every replica and each other, so a failover now
+        would find a replica to promote."""
+        async def ready() -> bool:
+            try:
+                rf = await self.cluster.client.get(RF_RESOURCE, self.name, self.namespace)
+            except errors.NotFound:
+                return False
+            return (rf.get("status") or {}).get("phase") == "Ready"
+        return await poll_until(ready, timeout=timeout, poll=self.poll)
 
     async def wait_primary_moved(self, timeout: float) -> bool:
         """Wait until the primary Service points at one pod, not the old primary."""
@@ -261,6 +274,11 @@ async def rolling_restart(ctx: FaultContext) -> None:
         problems = await ctx.wait_whole(ctx.failover_deadline + 10)
         if problems:
             ctx.notes.append(f"after restarting {name}: {problems[0]}")
+            return
+        # As one rolls an operator-managed set: the next pod only once the RedisFailover is
+        # Ready again (its sentinels know the recreated pod's new address).
+        if not await ctx.wait_ready(ctx.failover_deadline + 10):
+            ctx.notes.append(f"after restarting {name}: the RedisFailover never became Ready")
             return
 
 

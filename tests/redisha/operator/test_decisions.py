@@ -131,6 +131,19 @@ def test_a_healthy_agreed_world_is_ready_with_nothing_to_do() -> None:
     assert (dict(plan.labels), plan.rejoin, plan.fixes, plan.promotion) == ({}, (), (), None)
 
 
+def test_not_ready_while_a_sentinel_does_not_know_an_in_sync_replica() -> None:
+    """A replica recreated with a new address and in sync, but a sentinel still knows only
+    the old address (two known, as many as expected): not Ready, since that sentinel could
+    not promote it."""
+    world = healthy_world()
+    stale = (addr(2), addr(9))  # rfr-x-2's old address instead of its new one, addr(3)
+    sentinels = (world.sentinels[0], world.sentinels[1],
+                 sentinel(3, addr(1), replicas=stale, others=(1, 2)))
+    plan = decide(Observation(redis=world.redis, sentinels=sentinels, bootstrapped=True))
+    assert plan.phase is Phase.DEGRADED
+    assert "discovering" in plan.message
+
+
 def test_labels_follow_the_sentinels_not_the_pods_claims() -> None:
     """A pod saying `role:master` that the sentinels do not name gets no primary label;
     with no majority nothing is relabelled."""
