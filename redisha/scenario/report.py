@@ -29,10 +29,15 @@ Service pointed at the new primary (the operator's relabelling)."""
 
 
 def trial_json(verdict: TrialVerdict) -> dict[str, Any]:
-    return {"unavailable_ms": verdict.unavailable_ms, "acked": verdict.acked,
-            "lost": verdict.lost, "failovers": verdict.failovers,
-            "max_writable_primaries": verdict.max_writable_primaries,
-            "timeline": dict(verdict.timeline)}
+    """The issue's fields; a partition also gets `split_brain_ms`, how long two primaries
+    accepted writes at once (its timeline has `old_primary_last_write`)."""
+    trial = {"unavailable_ms": verdict.unavailable_ms, "acked": verdict.acked,
+             "lost": verdict.lost, "failovers": verdict.failovers,
+             "max_writable_primaries": verdict.max_writable_primaries,
+             "timeline": dict(verdict.timeline)}
+    if "old_primary_last_write" in verdict.timeline:
+        trial["split_brain_ms"] = verdict.split_brain_ms
+    return trial
 
 
 def to_json(report: ScenarioReport) -> dict[str, Any]:

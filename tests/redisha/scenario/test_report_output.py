@@ -43,7 +43,8 @@ def test_json_is_exactly_the_issues_object() -> None:
 
 
 def test_a_partition_trial_reports_the_cut_off_primarys_window() -> None:
-    """partition-primary: how long the old primary kept taking writes, in words."""
+    """partition-primary: how long the old primary kept taking writes, in words and in
+    the JSON (`split_brain_ms`, only for such a trial)."""
     side = [write(10.0 + i * 0.2, A, seq=300 + i, writer="side", acked=False)
             for i in range(1, 5)]
     verdict = judge(records(steady_failover() + side, events=(switch(10.05, A, B),)),
@@ -53,6 +54,9 @@ def test_a_partition_trial_reports_the_cut_off_primarys_window() -> None:
         ("trial 1: the cut-off primary accepted writes until 800 ms after the fault; two "
          "primaries took writes for 500 ms")]
     assert report.note_lines(_report()) == []
+    trial = report.to_json(partitioned)["trials"][0]
+    assert (trial["split_brain_ms"], trial["timeline"]["old_primary_last_write"]) == (500.0, 800.0)
+    assert "split_brain_ms" not in report.to_json(_report())["trials"][0]
 
 
 def test_text_has_a_row_per_trial_the_failures_and_the_summary() -> None:
