@@ -196,9 +196,13 @@ def plan_labels(obs: Observation, agreed: Address | None,
                 primary: RedisPod | None) -> dict[str, str | None]:
     """Role labels from the sentinels' view: `primary` only on the agreed, healthy primary
     (or on the agreed one that does not answer, until the sentinels replace it);
-    `replica` on pods replicating it (any replica while no primary is known)."""
+    `replica` on pods replicating it (any replica while no primary is known). A replica
+    still following a primary that is gone keeps the label it has: the sentinels are
+    reconfiguring it, and taking it off to put it back a moment later would only churn
+    the replicas Service in the middle of a failover."""
     if agreed is None:
         return {}
+    live = {p.address for p in obs.redis if p.ip and not p.terminating}
     changes: dict[str, str | None] = {}
     for pod in obs.redis:
         if pod.terminating or not pod.ip:
@@ -215,7 +219,10 @@ def plan_labels(obs: Observation, agreed: Address | None,
         elif pod.info.is_master or pod.info.waiting:
             want = None
         elif primary is not None:
-            want = manifests.REPLICA if pod.info.primary == primary.address else None
+            follows = pod.info.primary == primary.address
+            reconfiguring = (pod.info.primary not in live
+                             and pod.role_label == manifests.REPLICA)
+            want = manifests.REPLICA if follows or reconfiguring else None
         else:
             want = manifests.REPLICA
         if want != pod.role_label:

@@ -7,6 +7,7 @@ reconcile, parsed here into a record; the operator decides from records only.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -76,6 +77,16 @@ class NodeInfo:
     @property
     def has_data(self) -> bool:
         return self.offset > 0 or self.keys > 0
+
+
+def promoted_info(last: NodeInfo | None) -> NodeInfo:
+    """What a replica that was just promoted says of itself, from its last answer: a
+    primary now, with the data and settings it had (the offset it reached carries over)."""
+    if last is None:
+        return NodeInfo(role=Role.MASTER)
+    offset = max(last.offset, last.replica_offset)
+    return dataclasses.replace(last, role=Role.MASTER, offset=offset, primary=None,
+                               link_up=False, replica_offset=0, attached=())
 
 
 def _fields(text: str) -> dict[str, str]:

@@ -39,7 +39,7 @@ from redisha.operator import definition as crd
 from redisha.operator import spec as spec_mod
 from redisha.operator import status as status_mod
 from redisha.operator.decisions import FixKind, Plan, Promotion, SentinelFix
-from redisha.operator.nodes import RedisNodes
+from redisha.operator.nodes import RedisNodes, promoted_info
 from redisha.operator.observing import Observation, RedisPod, SentinelPod
 from redisha.operator.reasons import EventReason, FailoverReason, Phase
 from redisha.operator.resp_client import ReplyError, Unreachable
@@ -613,6 +613,7 @@ class RedisFailoverOperator:
         """
         memory.views_read += 1
         view = memory.views_read
+        announced = agreed is not None
         if agreed is None:
             sentinels = await observing.ask_sentinels(
                 self.sentinels, self._component_pods(namespace, name, manifests.SENTINEL))
@@ -623,14 +624,21 @@ class RedisFailoverOperator:
             return False
         infos = dict(memory.infos)
         for pod in self._component_pods(namespace, name, manifests.REDIS):
-            if (pod.get("status") or {}).get("podIP") == agreed.ip \
-                    and not objects.is_terminating(pod) \
-                    and observing.container_running(pod, manifests.REDIS):
-                try:
-                    infos[agreed.ip] = await self.nodes.info(agreed.ip)
-                except (Unreachable, ReplyError) as exc:
-                    log.debug("relabel: %s: %s", agreed.ip, exc)
-                    infos.pop(agreed.ip, None)
+            if (pod.get("status") or {}).get("podIP") != agreed.ip \
+                    or objects.is_terminating(pod) \
+                    or not observing.container_running(pod, manifests.REDIS):
+                continue
+            if announced:
+                # More than half of the sentinels announced the switch, and a sentinel
+                # announces one only once it saw the promotion in the replica's INFO:
+                # asking it again would only delay the label by a round trip.
+                infos[agreed.ip] = promoted_info(infos.get(agreed.ip))
+                continue
+            try:
+                infos[agreed.ip] = await self.nodes.info(agreed.ip)
+            except (Unreachable, ReplyError) as exc:
+                log.debug("relabel: %s: %s", agreed.ip, exc)
+                infos.pop(agreed.ip, None)
         async with memory.label_lock:
             if view < memory.view_applied:
                 return False  # a view read after this one was written meanwhile

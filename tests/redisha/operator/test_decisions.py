@@ -159,6 +159,23 @@ def test_labels_follow_the_sentinels_not_the_pods_claims() -> None:
     assert plan.labels == {}
 
 
+def test_a_replica_still_following_the_gone_primary_keeps_its_label_during_a_switch() -> None:
+    """The sentinels switched to rfr-x-1; rfr-x-0's pod is gone and rfr-x-2 still follows
+    its address (not yet reconfigured): rfr-x-1 becomes primary, rfr-x-2 stays `replica`
+    instead of losing the label and getting it back a moment later. A replica of a live
+    stray primary still loses it."""
+    sentinels = tuple(sentinel(n, addr(2), replicas=(addr(3),), others=(1, 2, 3))
+                      for n in (1, 2, 3))
+    promoted = pod(1, master(2), "replica")
+    behind = pod(2, replica(addr(1)), "replica")
+    plan = decide(Observation(redis=(promoted, behind), sentinels=sentinels, bootstrapped=True))
+    assert plan.labels == {"rfr-x-1": "primary"}
+    stray = pod(0, master(1), None)
+    plan = decide(Observation(redis=(stray, promoted, behind), sentinels=sentinels,
+                              bootstrapped=True))
+    assert plan.labels == {"rfr-x-1": "primary", "rfr-x-2": None}
+
+
 def test_an_unanswering_agreed_primary_keeps_its_label_until_the_sentinels_move() -> None:
     """A hung primary is the sentinels' call (down-after): its label stays, phase Failover."""
     world = healthy_world()

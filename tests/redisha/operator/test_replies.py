@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from redisha.operator.nodes import Role, parse_info
+from redisha.operator.nodes import NodeInfo, Role, parse_info, promoted_info
 from redisha.operator.sentinels import Address, MasterState, parse_event
 
 PRIMARY_INFO = """# Replication\r
@@ -70,3 +70,15 @@ def test_sentinel_event_formats() -> None:
                                                    Address("127.10.0.5", 6379))
     forced = parse_event("+try-failover", "master mymaster 127.10.0.5 6379 #forced")
     assert forced.forced and not parse_event("+try-failover", "master mymaster 1.2.3.4 6379").forced
+
+
+def test_a_promoted_replica_is_taken_for_a_primary_with_the_offset_it_reached() -> None:
+    """What the fast path assumes of a replica the sentinels announced as promoted: a
+    primary, its data and settings kept, its replication offset now its own."""
+    last = NodeInfo(role=Role.REPLICA, offset=90, keys=7, primary=Address("127.1.0.1", 6379),
+                    link_up=True, replica_offset=120, config={"min-replicas-to-write": "1"})
+    now = promoted_info(last)
+    assert (now.is_master, now.offset, now.keys, now.primary, now.link_up) == (
+        True, 120, 7, None, False)
+    assert now.config == {"min-replicas-to-write": "1"}
+    assert promoted_info(None).is_master
