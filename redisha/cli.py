@@ -231,7 +231,7 @@ def _kubectl_main(argv: list[str]) -> int:
 
     async def run() -> int:
         async with remote.connect(target) as client:
-            result = await Kubectl(client).run(
+            result = await Kubectl(client, namespace=remote.namespace_of(target)).run(
                 rest, out=lambda line: print(line, flush=True),
                 err=lambda line: print(line, file=sys.stderr, flush=True))
             return result.exit_code

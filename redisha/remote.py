@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cluster.api import errors
 from cluster.http import kubeconfig as kubeconfig_mod
-from cluster.http.client import HTTPClient
+from cluster.http.client import HTTPClient, ServerUnreachable
 from cluster.informer import InformerFactory
 
 
@@ -49,22 +49,30 @@ async def connect(target: RemoteTarget) -> AsyncIterator[HTTPClient]:
         raise RemoteError(f"no kubeconfig at {target.kubeconfig} (start `redisha serve`, or "
                           "pass --kubeconfig PATH)")
     try:
-        config = kubeconfig_mod.load(target.kubeconfig)
+        client = HTTPClient.from_kubeconfig(target.kubeconfig, server=target.server)
     except (kubeconfig_mod.KubeConfigError, OSError) as e:
         raise RemoteError(str(e)) from None
-    try:
-        client = HTTPClient(target.server or config.server, token=config.token,
-                            ca_pem=config.ca_pem, insecure=config.insecure)
     except ValueError as e:
-        raise RemoteError(str(e)) from None
+        raise RemoteError(f"{target.kubeconfig}: {e}") from None
     try:
         try:
             await client.version()
+        except ServerUnreachable as e:
+            raise RemoteError(str(e)) from None  # it names the server already
         except errors.APIError as e:
             raise RemoteError(f"{client.server}: {e}") from None
         yield client
     finally:
         await client.close()
+
+
+def namespace_of(target: RemoteTarget) -> str:
+    """The namespace the kubeconfig's current context names (`default` if none), as
+    kubectl takes it."""
+    try:
+        return kubeconfig_mod.load(target.kubeconfig).namespace or "default"
+    except (kubeconfig_mod.KubeConfigError, OSError):
+        return "default"
 
 
 async def run_operator(client: HTTPClient, *, stop: asyncio.Event | None = None) -> int:
@@ -81,9 +89,12 @@ async def run_operator(client: HTTPClient, *, stop: asyncio.Event | None = None)
     informers = InformerFactory(client)
     operator = rf_operator.RedisFailoverOperator(client, informers)
     try:
-        await rf_operator.install(client)
-        await operator.start()
-        await informers.start()
+        try:
+            await rf_operator.install(client)
+            await operator.start()
+            await informers.start()
+        except errors.APIError as e:
+            raise RemoteError(f"{client.server}: cannot start the operator: {e}") from None
         print(f"redisha operator: reconciling RedisFailovers at {client.server}", flush=True)
         await stop.wait()
         return 0
@@ -95,4 +106,5 @@ async def run_operator(client: HTTPClient, *, stop: asyncio.Event | None = None)
                 loop.remove_signal_handler(signum)
 
 
-__all__ = ["RemoteError", "RemoteTarget", "connect", "default_kubeconfig", "run_operator"]
+__all__ = ["RemoteError", "RemoteTarget", "connect", "default_kubeconfig", "namespace_of",
+           "run_operator"]

@@ -16,6 +16,7 @@ import errno
 import ipaddress
 import os
 import signal
+import ssl
 import sys
 import urllib.parse
 from collections.abc import AsyncIterator
@@ -49,8 +50,8 @@ class Served:
     """Where a running server is and what a client needs to reach it."""
 
     url: str
-    token: str
-    ca_pem: bytes
+    token: str = field(repr=False)
+    ca_pem: bytes = field(repr=False)
     """The certificate clients trust (the server's own; it is self-signed)."""
     kubeconfig: Path
 
@@ -69,10 +70,12 @@ async def serving(api: APIServer, *, state_dir: Path, host: str = DEFAULT_HOST,
     bound or the kubeconfig written.
     """
     security.check_listen(host, allow_remote)
-    creds = security.load_or_create(state_dir, hosts=() if security.is_loopback(host)
-                                    else (host,))
-    server = APIHTTPServer(api, token=creds.token,
-                           ssl_context=security.server_ssl_context(creds, state_dir))
+    try:
+        creds = security.load_or_create(state_dir, hosts=_certified_hosts(host))
+        context = security.server_ssl_context(creds, state_dir)
+    except (OSError, ssl.SSLError) as e:
+        raise ServeError(f"cannot use the credentials in {state_dir}: {_reason(e)}") from None
+    server = APIHTTPServer(api, token=creds.token, ssl_context=context)
     try:
         await server.start(host, port)
     except OSError as e:
@@ -87,6 +90,11 @@ async def serving(api: APIServer, *, state_dir: Path, host: str = DEFAULT_HOST,
         yield Served(url=url, token=creds.token, ca_pem=creds.cert_pem, kubeconfig=path)
     finally:
         await server.stop()
+
+
+def _certified_hosts(host: str) -> tuple[str, ...]:
+    """Names the certificate needs beyond loopback: the listen address, unless loopback."""
+    return () if security.is_loopback(host) else (host,)
 
 
 def _address(host: str, port: int) -> str:
@@ -161,7 +169,7 @@ async def serve(options: ServeOptions, *, stop: asyncio.Event | None = None,
             print(f"{PROG}: {e}", file=err)
             return 2
         try:
-            security.load_or_create(options.state_dir)
+            security.load_or_create(options.state_dir, hosts=_certified_hosts(options.listen))
         except security.CredentialsError as e:
             print(f"{PROG}: {e}", file=err)
             return 1

@@ -12,6 +12,7 @@ Server side:
 - `protobuf`, `protobuf_schema`: decoding the protobuf bodies kubectl sends for some
   creates, and the field tables of the kinds it decodes.
 - `podstreams`: `pods/log` streams and `pods/exec` over WebSocket.
+- `remotecommand`: the exec protocol both sides share (channels, subprotocols, exit codes).
 - `security`: the self-signed certificate, the token, the kubeconfig, the listen check.
 
 Client side:

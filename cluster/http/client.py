@@ -34,6 +34,7 @@ import builtins
 import dataclasses
 import logging
 import os
+import random
 import ssl
 import time
 from collections import deque
@@ -58,9 +59,10 @@ from cluster.api.resources import (
 )
 from cluster.api.watch import EventType, WatchEvent
 from cluster.http import kubeconfig as kubeconfig_mod
+from cluster.http.remotecommand import EXEC_PROTOCOLS, STREAM_CLOSE, Channel, exit_code
 
 __all__ = ["HTTPClient", "HTTPClientSettings", "HTTPWatch", "LineBuffer", "ServerUnreachable",
-           "WatchLine", "error_from_reply", "exec_exit_code", "parse_discovery",
+           "WatchLine", "error_from_reply", "parse_discovery",
            "parse_log_line", "parse_resource_list", "parse_watch_line", "resource_path",
            "revision_of", "with_crd_details"]
 
@@ -71,12 +73,8 @@ AGGREGATED_ACCEPT = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDis
 """What kubectl 1.30+ asks `/api` and `/apis` for: aggregated discovery, else legacy."""
 
 JSON = "application/json"
-EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
-"""The remote-command WebSocket subprotocols we speak, preferred first. v5 adds the
-CLOSE signal that tells the command its stdin ended."""
-
-STDIN, STDOUT, STDERR, ERROR_CHANNEL, CLOSE_CHANNEL = 0, 1, 2, 3, 255
-"""Channel bytes of the remote-command protocol (each binary frame starts with one)."""
+STDIN, STDOUT, STDERR, ERROR_CHANNEL = (Channel.STDIN, Channel.STDOUT, Channel.STDERR,
+                                        Channel.ERROR)
 
 _CRDS_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 _BUILTIN_KEYS = frozenset(rt.key for rt in BUILTIN_RESOURCES)
@@ -98,6 +96,11 @@ class HTTPClientSettings:
     """Seconds before the second reconnect attempt; doubles per failure."""
     watch_retry_max_delay: float = 2.0
     """Ceiling on the delay between reconnect attempts."""
+    watch_timeout: float = 300.0
+    """Each watch request asks the server to end it after between this and twice this many
+    seconds (`timeoutSeconds`, as client-go does); the watch then resumes from its last
+    revision. A server that froze or a network that dropped the connection silently would
+    otherwise leave a watch waiting forever."""
 
 
 class ServerUnreachable(errors.APIError):
@@ -218,25 +221,6 @@ def _parse_rfc3339_nano(stamp: str) -> float | None:
     return seconds
 
 
-def exec_exit_code(status: dict[str, Any]) -> int:
-    """The exit code an exec's channel-3 `Status` reports.
-
-    `Success` is 0; a `NonZeroExitCode` failure carries the code as its `ExitCode`
-    cause. Any other failure is an error of the exec itself and is raised as the
-    matching `APIError`.
-    """
-    if status.get("status") == "Success":
-        return 0
-    if status.get("reason") == "NonZeroExitCode":
-        for cause in (status.get("details") or {}).get("causes") or ():
-            if cause.get("reason") == "ExitCode":
-                try:
-                    return int(cause.get("message", ""))
-                except ValueError:
-                    break
-    raise errors.from_status(status)
-
-
 _GENERIC_REASONS: dict[int, tuple[str, str]] = {
     400: ("BadRequest", "the server rejected our request for an unknown reason"),
     401: ("Unauthorized", "the server has asked for the client to provide credentials"),
@@ -261,7 +245,7 @@ def error_from_reply(code: int, body: bytes) -> errors.APIError:
     if isinstance(decoded, dict) and decoded.get("kind") == "Status":
         status = dict(decoded)
         status.setdefault("code", code)
-        return errors.from_status(status)
+        return _expired_if_gone(errors.from_status(status))
     reason, message = _GENERIC_REASONS.get(code, (
         "InternalError", f"an error on the server ({_one_line(body)}) has prevented the "
                          f"request from succeeding"))
@@ -269,6 +253,14 @@ def error_from_reply(code: int, body: bytes) -> errors.APIError:
         message = f"{message} ({_one_line(body)})"
     return errors.from_status({"kind": "Status", "status": "Failure", "reason": reason,
                                "message": message, "code": code})
+
+
+def _expired_if_gone(error: errors.APIError) -> errors.APIError:
+    """A 410 is Expired whatever its reason (`Gone` too), as client-go's reflector takes
+    it: the caller must relist, not retry the same revision forever."""
+    if error.code == 410 and not isinstance(error, errors.Expired):
+        return errors.Expired(str(error))
+    return error
 
 
 def _one_line(text: bytes | str, limit: int = 200) -> str:
@@ -385,9 +377,16 @@ class HTTPClient:
     def __init__(self, server: str, *, token: str | None = None, ca_pem: bytes | None = None,
                  insecure: bool = False, settings: HTTPClientSettings | None = None) -> None:
         self._server = server.rstrip("/")
-        scheme = urlsplit(self._server).scheme
+        try:
+            parts = urlsplit(self._server)
+            host, _ = parts.hostname, parts.port
+        except ValueError as e:
+            raise ValueError(f"server {server!r} is not a valid URL: {e}") from None
+        scheme = parts.scheme
         if scheme not in ("http", "https"):
             raise ValueError(f"server {server!r} is not an http(s) URL")
+        if not host:
+            raise ValueError(f"server {server!r} names no host")
         self._token = token
         self._ssl = _ssl_setting(scheme, ca_pem, insecure)
         self.settings = settings or HTTPClientSettings()
@@ -398,11 +397,13 @@ class HTTPClient:
 
     @classmethod
     def from_kubeconfig(cls, path: Path | str, context: str | None = None, *,
+                        server: str | None = None,
                         settings: HTTPClientSettings | None = None) -> HTTPClient:
-        """A client for the kubeconfig's `context` (default: its current context);
-        `kubeconfig.KubeConfigError` (one line) when the file cannot be used."""
+        """A client for the kubeconfig's `context` (default: its current context), at
+        `server` instead of the kubeconfig's when given; `kubeconfig.KubeConfigError` (one
+        line) when the file cannot be used."""
         config = kubeconfig_mod.load(Path(path), context)
-        return cls(config.server, token=config.token, ca_pem=config.ca_pem,
+        return cls(server or config.server, token=config.token, ca_pem=config.ca_pem,
                    insecure=config.insecure, settings=settings)
 
     @property
@@ -818,7 +819,7 @@ async def _run_exec(ws: aiohttp.ClientWebSocketResponse, stdin: bytes | None) ->
         for start in range(0, len(stdin), _STDIN_FRAME):
             await ws.send_bytes(bytes([STDIN]) + stdin[start:start + _STDIN_FRAME])
         if ws.protocol == EXEC_PROTOCOLS[0]:
-            await ws.send_bytes(bytes([CLOSE_CHANNEL, STDIN]))
+            await ws.send_bytes(bytes([STREAM_CLOSE, STDIN]))
     out, err, status = bytearray(), bytearray(), bytearray()
     async for message in ws:
         if message.type is not aiohttp.WSMsgType.BINARY or not message.data:
@@ -839,7 +840,7 @@ async def _run_exec(ws: aiohttp.ClientWebSocketResponse, stdin: bytes | None) ->
         except orjson.JSONDecodeError:
             raise errors.APIError(f"exec: malformed status from the server: "
                                   f"{_one_line(bytes(status), 80)}") from None
-        code = exec_exit_code(decoded)
+        code = exit_code(decoded)
     return ExecResult(code, bytes(out), bytes(err))
 
 
@@ -995,7 +996,7 @@ class HTTPWatch:
             return
         obj = decoded.object
         if decoded.type == "ERROR":
-            raise errors.from_status(obj)
+            raise _expired_if_gone(errors.from_status(obj))
         revision = revision_of(obj)
         if decoded.type == "BOOKMARK":
             if revision is not None:
@@ -1067,8 +1068,10 @@ class HTTPWatch:
                                  for obj in listed.items)
             self._revision = listed.resource_version
         params = _selectors(self.label_selector, self.field_selector)
+        timeout = self._client.settings.watch_timeout
         params.update(watch="true", resourceVersion=str(self._revision),
-                      allowWatchBookmarks="true")
+                      allowWatchBookmarks="true",
+                      timeoutSeconds=str(max(1, round(random.uniform(timeout, 2 * timeout)))))
         reply = await self._client.open_stream(resource_path(rt, namespace), params)
         if self._closed:
             reply.close()

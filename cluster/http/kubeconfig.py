@@ -137,7 +137,16 @@ def _token(user: dict[str, Any], path: Path, field: str) -> str | None:
         except (OSError, UnicodeDecodeError) as e:
             raise KubeConfigError(f"{field}.tokenFile: cannot read {file}: "
                                   f"{_one_line(e)}") from None
+    unsupported = [key for key in _UNSUPPORTED_CREDENTIALS if user.get(key)]
+    if unsupported:
+        # Going on without them would send no credentials: an unexplained 401 or 403 later.
+        raise KubeConfigError(f"{field}.{unsupported[0]}: only token and tokenFile "
+                              "credentials are supported")
     return None
+
+
+_UNSUPPORTED_CREDENTIALS = ("client-certificate", "client-certificate-data", "client-key",
+                            "client-key-data", "exec", "auth-provider", "username")
 
 
 def _ca(cluster: dict[str, Any], path: Path, field: str) -> bytes | None:

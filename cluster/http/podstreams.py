@@ -27,7 +27,6 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import enum
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -40,12 +39,13 @@ from multidict import MultiMapping
 
 from cluster.api import errors, podio
 from cluster.apiserver import APIServer
-
-STREAM_CLOSE = 255
-"""First byte of a v5 message that closes one channel (the channel is the second byte)."""
-
-NON_ZERO_EXIT_CODE = "NonZeroExitCode"
-EXIT_CODE_CAUSE = "ExitCode"
+from cluster.http.remotecommand import (
+    EXIT_CODE_CAUSE,
+    NON_ZERO_EXIT_CODE,
+    STREAM_CLOSE,
+    Channel,
+    StreamProtocol,
+)
 
 FRAME_SIZE = 32 * 1024
 """Output is sent in messages of at most this many bytes (client-go's read buffer)."""
@@ -55,46 +55,6 @@ EOT, ETX = 0x04, 0x03
 
 INTERRUPTED_EXIT_CODE = 130
 """What a shell reports for a command ended by SIGINT (^C on a terminal)."""
-
-
-class Channel(enum.IntEnum):
-    """The channels of an exec session."""
-
-    STDIN = 0
-    STDOUT = 1
-    STDERR = 2
-    ERROR = 3
-    RESIZE = 4
-
-
-class StreamProtocol(str, enum.Enum):
-    """The WebSocket subprotocols served, newest first.
-
-    `v4`/`v5` carry a JSON `Status` on the error channel (exit codes); the unversioned
-    ones carry only an error's text. `base64` variants send text messages whose first
-    character is the channel digit and whose rest is base64.
-    """
-
-    V5 = "v5.channel.k8s.io"
-    V4 = "v4.channel.k8s.io"
-    V4_BASE64 = "v4.base64.channel.k8s.io"
-    V1 = "channel.k8s.io"
-    V1_BASE64 = "base64.channel.k8s.io"
-
-    @property
-    def is_base64(self) -> bool:
-        return self in (StreamProtocol.V4_BASE64, StreamProtocol.V1_BASE64)
-
-    @property
-    def has_status(self) -> bool:
-        """Whether the error channel carries a JSON Status (v4 and later)."""
-        return self in (StreamProtocol.V5, StreamProtocol.V4, StreamProtocol.V4_BASE64)
-
-    @property
-    def has_stream_close(self) -> bool:
-        """Whether `255, <channel>` closes a channel. v5's, honoured for plain v4 too:
-        client-go sends it whatever the protocol, and stdin could not end otherwise."""
-        return self in (StreamProtocol.V5, StreamProtocol.V4)
 
 
 # -- logs ---------------------------------------------------------------------------------
@@ -234,9 +194,10 @@ async def serve_log(request: web.Request, api: APIServer, namespace: str, name: 
     gone = asyncio.ensure_future(_client_gone(request, disconnect_poll))
     try:
         await asyncio.wait({pump, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finished = pump.done() and not pump.cancelled() and pump.result() and not gone.done()
     finally:
         await _cancel(pump, gone)
-    if pump.done() and not pump.cancelled() and pump.result() and not gone.done():
+    if finished:
         with contextlib.suppress(ConnectionError):
             await response.write_eof()
     return response
@@ -394,19 +355,6 @@ def error_status(error: errors.APIError) -> dict[str, Any]:
 
 def result_status(result: podio.ExecResult) -> dict[str, Any]:
     return success_status() if result.exit_code == 0 else exit_status(result.exit_code)
-
-
-def exit_code_of(status: Mapping[str, Any]) -> int:
-    """A client's reading of the error channel: 0, the command's code, or the APIError
-    the Status describes (client-go's v4 error decoder)."""
-    if status.get("status") == "Success":
-        return 0
-    if status.get("reason") == NON_ZERO_EXIT_CODE:
-        for cause in (status.get("details") or {}).get("causes") or ():
-            if cause.get("reason") == EXIT_CODE_CAUSE:
-                return int(cause.get("message", ""))
-        raise errors.APIError(f"error stream protocol error: no {EXIT_CODE_CAUSE} cause given")
-    raise errors.from_status(dict(status))
 
 
 def status_payload(protocol: StreamProtocol | None, status: Mapping[str, Any]) -> bytes:

@@ -452,12 +452,16 @@ async def _write_scale(request: web.Request, ctx: ServerContext, target: Target)
     the Scale's resourceVersion (when given) as its precondition."""
     _refuse_dry_run(request.query)
     rt, name = target.rt, target.name or ""
-    current = _scale_of(ctx.api.get(rt.key, name, target.namespace))
+    # The body is read before the object: a read in between and a write by a controller
+    # meanwhile would turn the object's old resourceVersion into a precondition the
+    # client never sent (a 409 for a plain `kubectl scale`).
     if request.method == "PUT":
         wanted = await _object_body(request, target)
         _check_name(target, wanted["metadata"])
+        _scale_of(ctx.api.get(rt.key, name, target.namespace))  # NotFound before Invalid
     else:
         patch_type, body = await _patch_body(request, rt)
+        current = _scale_of(ctx.api.get(rt.key, name, target.namespace))
         if patch_type is PatchType.JSON:
             if not isinstance(body, list):
                 raise errors.BadRequest("a JSON patch must be a list of operations")

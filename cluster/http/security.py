@@ -23,7 +23,7 @@ import os
 import secrets
 import ssl
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +62,10 @@ class Credentials:
 
     cert_pem: bytes
     """The self-signed certificate (also the clients' certificate authority)."""
-    key_pem: bytes
-    """Its private key (PKCS#8 PEM, unencrypted: the file's mode guards it)."""
-    token: str
+    key_pem: bytes = field(repr=False)
+    """Its private key (PKCS#8 PEM, unencrypted: the file's mode guards it); kept out of
+    `repr`, as the token, so a traceback or a log line never shows it."""
+    token: str = field(repr=False)
     """The one bearer token the server accepts."""
 
 

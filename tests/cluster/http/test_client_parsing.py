@@ -8,9 +8,9 @@ from cluster.api import errors, podio
 from cluster.api.resources import BUILTIN_RESOURCES, ResourceRegistry, ResourceType
 from cluster.http import discovery
 from cluster.http.client import (
+    HTTPClient,
     LineBuffer,
     error_from_reply,
-    exec_exit_code,
     parse_discovery,
     parse_log_line,
     parse_resource_list,
@@ -18,6 +18,7 @@ from cluster.http.client import (
     resource_path,
     with_crd_details,
 )
+from cluster.http.remotecommand import exit_code
 
 REGISTRY = ResourceRegistry()
 FAILOVER = ResourceType("databases.spotahome.com", "v1", "RedisFailover", "redisfailovers",
@@ -82,15 +83,15 @@ def test_parse_log_line_without_timestamp() -> None:
     assert (line.time, line.text) == (5.0, "not-a-time text")
 
 
-def test_exec_exit_code() -> None:
+def test_exit_code() -> None:
     """Success is 0, NonZeroExitCode gives its cause's code, other failures raise."""
-    assert exec_exit_code({"metadata": {}, "status": "Success"}) == 0
-    assert exec_exit_code({"status": "Failure", "reason": "NonZeroExitCode",
+    assert exit_code({"metadata": {}, "status": "Success"}) == 0
+    assert exit_code({"status": "Failure", "reason": "NonZeroExitCode",
                            "message": "command terminated with non-zero exit code",
                            "details": {"causes": [{"reason": "ExitCode",
                                                    "message": "42"}]}}) == 42
     with pytest.raises(errors.BadRequest, match="no such container"):
-        exec_exit_code({"status": "Failure", "reason": "BadRequest", "code": 400,
+        exit_code({"status": "Failure", "reason": "BadRequest", "code": 400,
                         "message": "no such container"})
 
 
@@ -103,6 +104,22 @@ def test_error_from_status_reply() -> None:
     assert error.message == 'pods "x" not found' and error.details["name"] == "x"
     assert isinstance(error_from_reply(410, b'{"kind":"Status","reason":"Expired",'
                                             b'"message":"too old","code":410}'), errors.Expired)
+    gone = error_from_reply(410, b'{"kind":"Status","reason":"Gone","message":"too old",'
+                                 b'"code":410}')
+    assert isinstance(gone, errors.Expired) and gone.message == "too old"
+
+
+@pytest.mark.parametrize("server,words", [
+    pytest.param("ftp://127.0.0.1", "is not an http(s) URL", id="scheme"),
+    pytest.param("https://:6443", "names no host", id="no-host"),
+    pytest.param("http://[::1", "is not a valid URL", id="bad-ipv6"),
+    pytest.param("https://127.0.0.1:99999", "is not a valid URL", id="bad-port"),
+])
+def test_a_bad_server_url_is_one_line(server: str, words: str) -> None:
+    """A server URL the client cannot use fails at once, naming it, in one line."""
+    with pytest.raises(ValueError) as raised:
+        HTTPClient(server)
+    assert words in str(raised.value) and repr(server) in str(raised.value)
 
 
 @pytest.mark.parametrize("code,body,cls,words", [

@@ -84,6 +84,10 @@ async def test_resumes_from_last_revision_after_drop() -> None:
                    (EventType.DELETED, "a", 15)]
     assert [q["resourceVersion"] for q in watches(stub)] == [["10"], ["12"], ["14"]]
     assert all(q["labelSelector"] == ["app=x"] for q in watches(stub))
+    # Each request asks the server to end it within [t, 2t] (client-go's rule), so a
+    # silent server or a connection lost without a reset cannot hold a watch forever.
+    timeout = FAST.watch_timeout
+    assert all(timeout <= int(q["timeoutSeconds"][0]) <= 2 * timeout for q in watches(stub))
 
 
 async def test_no_revision_lists_first() -> None:

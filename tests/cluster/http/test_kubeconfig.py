@@ -106,3 +106,20 @@ def test_unreadable_token_file(tmp_path: Path) -> None:
     with pytest.raises(kubeconfig.KubeConfigError,
                        match=r'users\[name="filed"\]\.user\.tokenFile: cannot read .*token\.txt'):
         kubeconfig.load(write(tmp_path, config()), "other")
+
+
+@pytest.mark.parametrize("user,field", [
+    pytest.param({"client-certificate-data": "eA==", "client-key-data": "eA=="},
+                 "client-certificate-data", id="client-cert"),
+    pytest.param({"exec": {"command": "aws"}}, "exec", id="exec"),
+])
+def test_credentials_other_than_a_token_are_refused_in_one_line(
+        tmp_path: Path, user: dict[str, Any], field: str) -> None:
+    """A kind or minikube user (client certificates, exec plugins) would go anonymous and
+    fail later with an unexplained 401: refused now, naming the field."""
+    body = config(users=[{"name": "redisha", "user": user}])
+    with pytest.raises(kubeconfig.KubeConfigError) as raised:
+        kubeconfig.load(write(tmp_path, body))
+    message = str(raised.value)
+    assert f".{field}: only token and tokenFile credentials are supported" in message
+    assert "\n" not in message

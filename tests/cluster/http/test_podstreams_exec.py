@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from cluster.api import errors
-from cluster.http import podstreams
+from cluster.http import remotecommand
 from cluster.http.podstreams import Channel, StreamProtocol, close_signal
 from tests.cluster.http.podstreams_helpers import (
     Served,
@@ -57,10 +57,10 @@ async def test_exec_non_zero_exit_is_a_status_with_the_code() -> None:
                        "command terminated with exit code 7",
             "reason": "NonZeroExitCode",
             "details": {"causes": [{"reason": "ExitCode", "message": "7"}]}}
-        assert podstreams.exit_code_of(session.status) == 7
+        assert remotecommand.exit_code(session.status) == 7
         quiet = await run_exec(s, "box", ["fail", "3"], stderr=False)
         assert Channel.STDERR not in quiet.output
-        assert podstreams.exit_code_of(quiet.status or {}) == 3
+        assert remotecommand.exit_code(quiet.status or {}) == 3
 
 
 async def test_exec_stdin_is_collected_until_the_client_closes_it() -> None:
@@ -99,10 +99,10 @@ async def test_exec_terminal_merges_streams_and_reads_until_ctrl_d() -> None:
         assert (typed.stdout, typed.status) == (b"a\r\nb\r\n", SUCCESS)
         failed = await run_exec(s, "box", ["fail", "2"], tty=True)
         assert failed.stdout == b"boom\r\n" and Channel.STDERR not in failed.output
-        assert podstreams.exit_code_of(failed.status or {}) == 2
+        assert remotecommand.exit_code(failed.status or {}) == 2
         interrupted = await run_exec(s, "box", ["cat"], stdin=True, tty=True,
                                      send=[stdin(b"x\x03")])
-        assert (interrupted.stdout, podstreams.exit_code_of(interrupted.status or {})) == \
+        assert (interrupted.stdout, remotecommand.exit_code(interrupted.status or {})) == \
             (b"", 130)
 
 
@@ -122,7 +122,7 @@ async def test_exec_protocols_frame_as_negotiated() -> None:
             bad = await run_exec(s, "box", ["fail", "4"], protocols=offered)
             assert bad.stderr == b"boom\n", offered
             if StreamProtocol(chosen).has_status:
-                assert (ok.status, podstreams.exit_code_of(bad.status or {})) == (SUCCESS, 4)
+                assert (ok.status, remotecommand.exit_code(bad.status or {})) == (SUCCESS, 4)
             else:  # the error channel carries only a failure's text
                 assert Channel.ERROR not in ok.output
                 assert bad.output[Channel.ERROR].endswith(b"exit code 4")
@@ -145,7 +145,7 @@ async def test_exec_failure_after_the_upgrade_arrives_on_the_error_channel() -> 
                                   "reason": "BadRequest", "message":
                                   'unable to upgrade connection: container not found ("main")'}
         with pytest.raises(errors.BadRequest):
-            podstreams.exit_code_of(session.status)
+            remotecommand.exit_code(session.status)
 
 
 async def _refusal(s: Served, pod_name: str, command: list[str], *,

@@ -6,7 +6,7 @@ import pytest
 from multidict import MultiDict
 
 from cluster.api import errors
-from cluster.http import podstreams
+from cluster.http import podstreams, remotecommand
 from cluster.http.podstreams import Frame, StreamProtocol
 
 
@@ -77,10 +77,10 @@ def test_negotiate_takes_the_clients_first_served_protocol() -> None:
 
 def test_exit_code_of_reads_statuses_as_client_go_does() -> None:
     """Success is 0, NonZeroExitCode its cause's code, any other Failure its error."""
-    assert podstreams.exit_code_of(podstreams.success_status()) == 0
-    assert podstreams.exit_code_of(podstreams.exit_status(42)) == 42
+    assert remotecommand.exit_code(podstreams.success_status()) == 0
+    assert remotecommand.exit_code(podstreams.exit_status(42)) == 42
     with pytest.raises(errors.NotFound):
-        podstreams.exit_code_of(podstreams.error_status(errors.NotFound("pods", "x")))
+        remotecommand.exit_code(podstreams.error_status(errors.NotFound("pods", "x")))
 
 
 def test_status_payload_by_protocol() -> None:
