@@ -13,6 +13,7 @@ Server side:
   creates, and the field tables of the kinds it decodes.
 - `podstreams`: `pods/log` streams and `pods/exec` over WebSocket.
 - `remotecommand`: the exec protocol both sides share (channels, subprotocols, exit codes).
+- `query`: query parameters converted as kube-apiserver does, for every endpoint.
 - `security`: the self-signed certificate, the token, the kubeconfig, the listen check.
 
 Client side:

@@ -30,7 +30,6 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -39,6 +38,7 @@ from multidict import MultiMapping
 
 from cluster.api import errors, podio
 from cluster.apiserver import APIServer
+from cluster.http.query import query_bool, query_int, query_time
 from cluster.http.remotecommand import (
     EXIT_CODE_CAUSE,
     NON_ZERO_EXIT_CODE,
@@ -78,41 +78,6 @@ class LogOptions:
         if self.since_seconds is not None:
             return now - self.since_seconds
         return self.since_time
-
-
-def query_bool(query: Mapping[str, str], key: str) -> bool:
-    """A boolean query parameter as apimachinery converts one: absent is false, and so
-    are `0` and `false` in any case; anything else (even empty) is true."""
-    value = query.get(key)
-    if value is None:
-        return False
-    return value != "0" and value.lower() != "false"
-
-
-def query_int(query: Mapping[str, str], key: str) -> int | None:
-    """An integer query parameter; a malformed one is a BadRequest in Go's words."""
-    value = query.get(key)
-    if value is None:
-        return None
-    try:
-        return int(value, 10)
-    except ValueError:
-        raise errors.BadRequest(f'strconv.ParseInt: parsing "{value}": invalid syntax') from None
-
-
-def query_time(query: Mapping[str, str], key: str) -> float | None:
-    """An RFC 3339 time query parameter as epoch seconds."""
-    value = query.get(key)
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise errors.BadRequest(f'parsing time "{value}" as "2006-01-02T15:04:05Z07:00": '
-                                f'cannot parse "{value}" as "2006"')
-    return parsed.timestamp()
 
 
 def log_options(query: Mapping[str, str], pod_name: str) -> LogOptions:

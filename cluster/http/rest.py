@@ -34,6 +34,7 @@ from cluster.api.resources import ResourceRegistry, ResourceType
 from cluster.api.watch import WatchEvent
 from cluster.apiserver import APIServer
 from cluster.http import podstreams, protobuf, statuses, tables
+from cluster.http.query import query_bool, query_int
 from cluster.http.statuses import JSON
 from cluster.store import Watcher
 
@@ -110,32 +111,6 @@ def parse_target(registry: ResourceRegistry, group: str, version: str, tail: str
 
 
 # -- query parameters ------------------------------------------------------------------
-
-_TRUE = ("1", "t", "T", "true", "TRUE", "True")
-_FALSE = ("0", "f", "F", "false", "FALSE", "False")
-
-
-def _bool(query: Any, name: str) -> bool:
-    """A boolean query parameter, parsed as Go's strconv.ParseBool (the apiserver's)."""
-    value = query.get(name)
-    if value is None or value == "":
-        return False
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise errors.BadRequest(f'{name}: Invalid value: "{value}": must be a boolean')
-
-
-def _int(query: Any, name: str) -> int | None:
-    value = query.get(name)
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise errors.BadRequest(f'{name}: Invalid value: "{value}": must be an integer') from None
-
 
 def _revision(value: str | None) -> int | None:
     """A watch's starting revision: None ("" or "0", meaning "any") asks for synthetic
@@ -281,7 +256,7 @@ async def _collection(request: web.Request, ctx: ServerContext, target: Target,
                       method: str) -> web.StreamResponse:
     all_namespaces = target.rt.namespaced and target.namespace is None
     if method in ("GET", "HEAD"):
-        if _bool(request.query, "watch"):
+        if query_bool(request.query, "watch"):
             return await _watch(request, ctx, target)
         return _list(request, ctx, target)
     if method == "POST" and not all_namespaces:
@@ -506,7 +481,7 @@ async def _delete_options(request: web.Request) -> DeleteOptions:
     policy = body.get("propagationPolicy") or q.get("propagationPolicy") or None
     orphan = body.get("orphanDependents")
     if orphan is None and q.get("orphanDependents"):
-        orphan = _bool(q, "orphanDependents")
+        orphan = query_bool(q, "orphanDependents")
     if policy is None and orphan is not None:
         policy = PropagationPolicy.ORPHAN if orphan else PropagationPolicy.BACKGROUND
     elif policy is not None and orphan is not None:
@@ -521,7 +496,7 @@ async def _delete_options(request: web.Request) -> DeleteOptions:
                 "propagationPolicy", policy, [p.value for p in PropagationPolicy])]) from None
     grace = body.get("gracePeriodSeconds")
     if grace is None:
-        grace = _int(q, "gracePeriodSeconds")
+        grace = query_int(q, "gracePeriodSeconds")
     elif type(grace) is not int:
         raise errors.BadRequest(f"gracePeriodSeconds: Invalid value: {grace!r}: "
                                 "must be an integer")
@@ -613,8 +588,8 @@ async def _watch(request: web.Request, ctx: ServerContext, target: Target) -> we
     """
     rt, q = target.rt, request.query
     since = _revision(q.get("resourceVersion"))
-    timeout = _int(q, "timeoutSeconds")
-    initial = _bool(q, "sendInitialEvents")
+    timeout = query_int(q, "timeoutSeconds")
+    initial = query_bool(q, "sendInitialEvents")
     as_table = _wants_table(request)
     if as_table:
         _table(ctx, request, rt, [], "")  # a bad includeObject fails before the stream

@@ -8,6 +8,7 @@ from multidict import MultiDict
 from cluster.api import errors
 from cluster.http import podstreams, remotecommand
 from cluster.http.podstreams import Frame, StreamProtocol
+from cluster.http.query import query_bool
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -21,7 +22,7 @@ from cluster.http.podstreams import Frame, StreamProtocol
 def test_query_bool_follows_apimachinery(value: str | None, expected: bool) -> None:
     """Only absence, `0` and `false` are false, as apimachinery converts query booleans."""
     query = {} if value is None else {"follow": value}
-    assert podstreams.query_bool(query, "follow") is expected
+    assert query_bool(query, "follow") is expected
 
 
 def test_exec_options_keep_argument_order_and_drop_stderr_with_a_terminal() -> None:
