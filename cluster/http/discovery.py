@@ -123,7 +123,8 @@ def wants_aggregated(accept: str) -> bool:
 
 # -- aggregated discovery ----------------------------------------------------------------
 
-def _gvk(group: str, version: str, kind: str) -> dict[str, str]:
+def gvk(group: str, version: str, kind: str) -> dict[str, str]:
+    """A group-version-kind object, as discovery and OpenAPI documents spell one."""
     return {"group": group, "version": version, "kind": kind}
 
 
@@ -134,7 +135,7 @@ def _scope(rt: ResourceType) -> str:
 def _resource_discovery(rt: ResourceType, serves_scale: bool) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "resource": rt.plural,
-        "responseKind": _gvk(rt.group, rt.version, rt.kind),
+        "responseKind": gvk(rt.group, rt.version, rt.kind),
         "scope": _scope(rt),
         "singularResource": rt.singular,
         "verbs": verbs(rt),
@@ -146,7 +147,7 @@ def _resource_discovery(rt: ResourceType, serves_scale: bool) -> dict[str, Any]:
     subs = subresources(rt, serves_scale=serves_scale)
     if subs:
         entry["subresources"] = [
-            {"subresource": s.name, "responseKind": _gvk(s.group, s.version, s.kind),
+            {"subresource": s.name, "responseKind": gvk(s.group, s.version, s.kind),
              "verbs": list(s.verbs)}
             for s in subs]
     return entry

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from cluster.api.resources import ResourceType
+from cluster.http.discovery import gvk
 
 PATCH_TYPES: tuple[str, ...] = (
     "application/apply-patch+yaml", "application/json-patch+json",
@@ -95,7 +96,7 @@ def document(resources: Iterable[ResourceType], path: str) -> dict[str, Any] | N
         _STATUS_SCHEMA: {
             "type": "object",
             "description": "The reply to a request that returns no object, or an error.",
-            "x-kubernetes-group-version-kind": [_gvk("", "v1", "Status")],
+            "x-kubernetes-group-version-kind": [gvk("", "v1", "Status")],
         },
     }
     for rt in kinds:
@@ -119,10 +120,6 @@ def _urls(rt: ResourceType) -> tuple[str, str]:
         base += "/namespaces/{namespace}"
     collection = f"{base}/{rt.plural}"
     return collection, collection + "/{name}"
-
-
-def _gvk(group: str, version: str, kind: str) -> dict[str, str]:
-    return {"group": group, "version": version, "kind": kind}
 
 
 def _query(name: str, description: str, type_: str = "string") -> dict[str, Any]:
@@ -176,7 +173,7 @@ def _operation(rt: ResourceType, verb: str, action: str, description: str, *,
     op["responses"] = {"200": _json_reply(reply or _ref(rt)),
                        "401": {"description": "Unauthorized"}}
     op["x-kubernetes-action"] = action
-    op["x-kubernetes-group-version-kind"] = _gvk(rt.group, rt.version, rt.kind)
+    op["x-kubernetes-group-version-kind"] = gvk(rt.group, rt.version, rt.kind)
     return op
 
 
@@ -290,5 +287,5 @@ def _kind_schema(rt: ResourceType) -> dict[str, Any]:
         "type": "object", "description": "Standard object's metadata: name, namespace, "
                                          "labels, annotations, owner references.",
         "x-kubernetes-preserve-unknown-fields": True})
-    schema["x-kubernetes-group-version-kind"] = [_gvk(rt.group, rt.version, rt.kind)]
+    schema["x-kubernetes-group-version-kind"] = [gvk(rt.group, rt.version, rt.kind)]
     return schema
