@@ -20,6 +20,7 @@ from tests.cluster.http.client_stub import (
     status_reply,
     stub_server,
 )
+from tests.waiting import wait_until
 
 PATH = "/api/v1/namespaces/default/configmaps"
 FAST = HTTPClientSettings(watch_retry_initial_delay=0.01, watch_retry_max_delay=0.02,
@@ -32,6 +33,8 @@ class ScriptedWatch:
     def __init__(self, *scripts: tuple[list[bytes], str]) -> None:
         self.scripts = list(scripts)
         self.hold = asyncio.Event()
+        self.opened = asyncio.Event()
+        """A watch stream was answered (its headers sent)."""
         self.list_body: dict[str, Any] = {"kind": "ConfigMapList", "apiVersion": "v1",
                                           "metadata": {"resourceVersion": "10"}, "items": []}
 
@@ -46,6 +49,7 @@ class ScriptedWatch:
         reply = web.StreamResponse(headers={"Content-Type": "application/json"})
         reply.enable_chunked_encoding()
         await reply.prepare(request)
+        self.opened.set()
         for line in lines:
             await reply.write(line)
         if end == "hold":
@@ -157,8 +161,8 @@ async def test_close_wakes_a_waiting_reader() -> None:
             return [event async for event in watch]
 
         reader = asyncio.create_task(drain())
-        for _ in range(20):  # let the reader block on the open stream
-            await asyncio.sleep(0)
+        await wait_until(lambda: len(watches(stub)) == 1 and script.opened.is_set(), 5,
+                         "the watch request reached the stub")
         assert not reader.done()
         await watch.close()
         assert await asyncio.wait_for(reader, 2.0) == []
