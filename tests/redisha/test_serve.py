@@ -250,3 +250,10 @@ async def test_serve_command_stops_on_ctrl_c(tmp_path: Path) -> None:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def test_served_keeps_the_token_out_of_repr(tmp_path: Path) -> None:
+    """What `serving` yields may end up in a traceback: its repr shows no token."""
+    served = Served(url="https://127.0.0.1:6443", token="s3cret-token", ca_pem=b"PEM",
+                    kubeconfig=tmp_path / "kubeconfig")
+    assert "s3cret-token" not in repr(served) and "127.0.0.1:6443" in repr(served)
