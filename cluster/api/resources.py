@@ -35,6 +35,12 @@ class ResourceType:
         return f"{self.group}/{self.version}" if self.group else self.version
 
     @functools.cached_property
+    def api_path(self) -> str:
+        """The REST prefix of its group-version: `api/v1`, `apis/apps/v1` (no slashes
+        around it; OpenAPI indexes documents by it, URLs put it after `/`)."""
+        return f"apis/{self.group}/{self.version}" if self.group else f"api/{self.version}"
+
+    @functools.cached_property
     def key(self) -> str:
         """The store's name for this resource: `pods`, `deployments.apps`."""
         # Cached (the type is frozen): every request asks for it several times.

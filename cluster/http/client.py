@@ -123,7 +123,7 @@ def resource_path(rt: ResourceType, namespace: str | None, name: str | None = No
     `namespace` is ignored for cluster-scoped kinds; for namespaced kinds None (or "")
     means the all-namespaces collection, so single-object callers must pass one.
     """
-    parts = [f"/apis/{rt.group}/{rt.version}" if rt.group else f"/api/{rt.version}"]
+    parts = ["/" + rt.api_path]
     if rt.namespaced and namespace:
         parts.append("namespaces/" + quote(namespace, safe=""))
     parts.append(rt.plural)

@@ -39,11 +39,6 @@ _PATCH_SCHEMA = "io.k8s.apimachinery.pkg.apis.meta.v1.Patch"
 _STATUS_SCHEMA = "io.k8s.apimachinery.pkg.apis.meta.v1.Status"
 
 
-def path_of(group: str, version: str) -> str:
-    """The index key of a group-version: `api/v1`, `apis/apps/v1`."""
-    return f"apis/{group}/{version}" if group else f"api/{version}"
-
-
 def schema_name(rt: ResourceType) -> str:
     """The component name kube-apiserver gives a kind: `io.k8s.api.core.v1.Pod`,
     `io.k8s.api.apps.v1.Deployment`, and for a custom kind its reversed group
@@ -67,7 +62,7 @@ def index(resources: Iterable[ResourceType]) -> dict[str, Any]:
     """
     kinds = list(resources)
     paths: dict[str, Any] = {}
-    for path in sorted({path_of(rt.group, rt.version) for rt in kinds}):
+    for path in sorted({rt.api_path for rt in kinds}):
         doc = document(kinds, path)
         if doc is not None:
             paths[path] = {"serverRelativeURL": f"/openapi/v3/{path}?hash={document_hash(doc)}"}
@@ -83,7 +78,7 @@ def document_hash(doc: dict[str, Any]) -> str:
 def document(resources: Iterable[ResourceType], path: str) -> dict[str, Any] | None:
     """The OpenAPI 3.0 document of `path` (`api/v1`, `apis/<group>/<version>`);
     None when nothing is served there."""
-    kinds = sorted((rt for rt in resources if path_of(rt.group, rt.version) == path),
+    kinds = sorted((rt for rt in resources if rt.api_path == path),
                    key=lambda rt: rt.plural)
     if not kinds:
         return None
@@ -115,7 +110,7 @@ def document(resources: Iterable[ResourceType], path: str) -> dict[str, Any] | N
 # -- paths -------------------------------------------------------------------------------
 
 def _urls(rt: ResourceType) -> tuple[str, str]:
-    base = f"/apis/{rt.group}/{rt.version}" if rt.group else f"/api/{rt.version}"
+    base = "/" + rt.api_path
     if rt.namespaced:
         base += "/namespaces/{namespace}"
     collection = f"{base}/{rt.plural}"

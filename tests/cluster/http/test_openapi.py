@@ -66,7 +66,7 @@ def test_hash_changes_only_with_the_document() -> None:
 @pytest.mark.parametrize("rt", BUILTIN_RESOURCES, ids=lambda rt: rt.key)
 def test_each_kind_has_one_patch_with_field_validation(rt: ResourceType) -> None:
     """kubectl's query-param verifier finds exactly one PATCH for the kind, with fieldValidation."""
-    doc = openapi.document(ResourceRegistry(), openapi.path_of(rt.group, rt.version))
+    doc = openapi.document(ResourceRegistry(), rt.api_path)
     assert doc is not None
     (patch,) = patch_operations(doc, rt)
     params = [p["name"] for p in patch["parameters"]]
