@@ -16,6 +16,7 @@ start with Redis' `*** FATAL CONFIG FILE ERROR ***` banner (`FatalConfigError`).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -303,8 +304,12 @@ def state_lines(config: SentinelConfig) -> list[tuple[str, list[str]]]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def _option_of(line: str) -> str | None:
-    """The option a config line sets (`port`, `sentinel monitor`), None for comments."""
+    """The option a config line sets (`port`, `sentinel monitor`), None for comments.
+
+    Memoised: every save re-reads the file it wrote last, line for line the same, and a
+    sentinel saves several times within a failover (votes, epochs, the switch)."""
     stripped = line.strip()
     if not stripped or stripped.startswith("#"):
         return None
