@@ -59,12 +59,6 @@ _CTA_IP_V4_DST = 2
 _CTA_PROTO_NUM = 1
 _CTA_PROTO_SRC_PORT = 2
 _CTA_PROTO_DST_PORT = 3
-_CTA_FILTER = 25
-_CTA_FILTER_ORIG_FLAGS = 1
-_CTA_FILTER_REPLY_FLAGS = 2
-_FILTER_IP_DST = 1 << 1
-_FILTER_PROTO_NUM = 1 << 3
-_FILTER_PROTO_DST_PORT = 1 << 5
 
 # sock_diag (linux/sock_diag.h, linux/inet_diag.h)
 _SOCK_DIAG_BY_FAMILY = 20
@@ -221,13 +215,6 @@ def _ct_tuple(source: Address, destination: Address) -> bytes:
     return _attr(_CTA_TUPLE_IP, ip, nested=True) + _attr(_CTA_TUPLE_PROTO, proto, nested=True)
 
 
-def _ct_destination(destination: Address) -> bytes:
-    ip = _attr(_CTA_IP_V4_DST, socket.inet_aton(destination[0]))
-    proto = (_attr(_CTA_PROTO_NUM, bytes([socket.IPPROTO_TCP]))
-             + _attr(_CTA_PROTO_DST_PORT, struct.pack("!H", destination[1])))
-    return _attr(_CTA_TUPLE_IP, ip, nested=True) + _attr(_CTA_TUPLE_PROTO, proto, nested=True)
-
-
 def _flow(body: memoryview, destination: Address) -> Flow | None:
     """The TCP flow in a conntrack message, if it was originally sent to `destination`."""
     original = reply = None
@@ -243,28 +230,6 @@ def _flow(body: memoryview, destination: Address) -> Flow | None:
         return None
     return Flow(client=original[0], destination=original[1], replier=reply[0],
                 reply_to=reply[1])
-
-
-def tcp_flows(destination: Address) -> list[Flow]:
-    """Tracked IPv4 TCP flows originally sent to `destination` (a ClusterIP:port).
-
-    A dump walks the whole conntrack hash table, however few flows match (several
-    milliseconds with the kernel's default of 262,144 buckets): where the clients' sockets
-    are known, `tcp_flows_of` is the cheap way. The kernel filters the dump (CTA_FILTER,
-    Linux 5.8+); the flows are checked here again, for kernels that ignore the filter."""
-    found: list[Flow] = []
-    kind = (_NFNL_SUBSYS_CTNETLINK << 8) | _IPCTNL_MSG_CT_GET
-    flags = struct.pack("=I", _FILTER_IP_DST | _FILTER_PROTO_NUM | _FILTER_PROTO_DST_PORT)
-    request = (_NFGENMSG.pack(socket.AF_INET, 0, 0)
-               + _attr(_CTA_TUPLE_ORIG, _ct_destination(destination), nested=True)
-               + _attr(_CTA_FILTER, _attr(_CTA_FILTER_ORIG_FLAGS, flags)
-                       + _attr(_CTA_FILTER_REPLY_FLAGS, struct.pack("=I", 0)), nested=True))
-    with _Netlink(NETLINK_NETFILTER) as nl:
-        for body in nl.request(kind, _NLM_F_DUMP, request):
-            flow = _flow(body, destination)
-            if flow is not None:
-                found.append(flow)
-    return found
 
 
 class Conntrack:
@@ -333,15 +298,6 @@ class Conntrack:
             raise
 
 
-def tcp_flows_of(connections: list[tuple[Address, Address]]) -> list[Flow]:
-    """`Conntrack.flows_of` on a socket of its own (opened and closed here)."""
-    conntrack = Conntrack()
-    try:
-        return conntrack.flows_of(connections)
-    finally:
-        conntrack.close()
-
-
 def conntrack_reachable() -> bool:
     """Does ctnetlink answer here? (A lookup of a flow that does not exist: ENOENT.)"""
     kind = (_NFNL_SUBSYS_CTNETLINK << 8) | _IPCTNL_MSG_CT_GET
@@ -357,15 +313,6 @@ def conntrack_reachable() -> bool:
     except OSError:
         return False
     return True
-
-
-def forget_flow(flow: Flow) -> bool:
-    """`Conntrack.forget` on a socket of its own (opened and closed here)."""
-    conntrack = Conntrack()
-    try:
-        return conntrack.forget(flow)
-    finally:
-        conntrack.close()
 
 
 # -- sock_diag ------------------------------------------------------------------------------

@@ -12,7 +12,13 @@ import pytest
 from cluster.apiserver import APIServer, APIServerSettings
 from cluster.client import InProcessClient
 from cluster.informer import InformerFactory
-from cluster.network import ClusterNetwork, NetworkSettings, claim_ranges, kernel_proxy, netlink
+from cluster.network import (
+    ClusterNetwork,
+    NetworkSettings,
+    claim_ranges,
+    kernel_proxy,
+    netlink,
+)
 from cluster.network.cluster_network import ProxyMode
 from cluster.network.kernel_proxy import KernelProxy, KernelServicePort
 from cluster.network.nftables import Nft, NftTable
@@ -192,10 +198,10 @@ async def test_only_connections_to_the_leaving_endpoint_drop(knet: Net) -> None:
 
 
 @needs_kernel
-async def test_flows_are_found_by_tuple_as_by_dump(knet: Net) -> None:
-    """`tcp_flows_of` (a conntrack lookup per client socket, what the proxy uses when an
-    endpoint leaves) finds the same flow, DNATed to the endpoint, as a dump does; a
-    tuple conntrack does not know is left out."""
+async def test_a_connection_through_the_service_is_found_by_its_tuple(knet: Net) -> None:
+    """`Conntrack.flows_of` (a lookup per client socket, what the proxy does when an
+    endpoint leaves) finds the connection DNATed to the endpoint; a tuple conntrack does
+    not know is left out; `forget` deletes the entry."""
     a, client = await knet.pod("a"), await knet.pod("client")
     await a.start_server(tagged_echo("a"), 7000)
     await knet.service("web")
@@ -204,10 +210,15 @@ async def test_flows_are_found_by_tuple_as_by_dump(knet: Net) -> None:
     reader, writer = await client.open_connection("web", 7000)
     assert await roundtrip(reader, writer, b"x") == b"a:x"
     local = writer.get_extra_info("sockname")[:2]
-    by_tuple = netlink.tcp_flows_of([(local, port.destination),
-                                     (("127.255.255.253", 1), port.destination)])
-    assert [f.replier for f in by_tuple] == [(a.ip, 7000)]
-    assert by_tuple == [f for f in netlink.tcp_flows(port.destination) if f.client == local]
+    conntrack = netlink.Conntrack()
+    try:
+        flows = conntrack.flows_of([(local, port.destination),
+                                    (("127.255.255.253", 1), port.destination)])
+        assert [(f.client, f.replier) for f in flows] == [(local, (a.ip, 7000))]
+        assert conntrack.forget(flows[0]) and not conntrack.forget(flows[0])
+        assert conntrack.flows_of([(local, port.destination)]) == []
+    finally:
+        conntrack.close()
     writer.close()
 
 
