@@ -283,12 +283,8 @@ async def _subresource(request: web.Request, ctx: ServerContext, target: Target,
                        method: str) -> web.StreamResponse:
     rt, sub = target.rt, target.subresource
     if sub == "status" and rt.has_status:
-        if method in ("GET", "HEAD"):
-            return _get(request, ctx, target)
-        if method == "PUT":
-            return await _update(request, ctx, target)
-        if method == "PATCH":
-            return await _patch(request, ctx, target)
+        if method != "DELETE":  # read and written as the object is; never deleted
+            return await _item(request, ctx, target, method)
     elif sub == "scale" and rt.key in SCALABLE:
         if method in ("GET", "HEAD"):
             return statuses.json_response(_scale_of(ctx.api.get(rt.key, target.name or "",

@@ -21,6 +21,8 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
+import redis.asyncio as aioredis
+
 from cluster.api import objects
 from cluster.client import Client
 from cluster.embedded import ClusterSettings, EmbeddedCluster, start_cluster
@@ -295,3 +297,13 @@ def _parse(channel: str, message: str) -> SentinelEvent:
 
 # -- helpers ----------------------------------------------------------------------------------
 
+
+async def write_keys(ip: str, count: int) -> None:
+    """SET key:0..count-1 on the primary at `ip` and wait until both replicas have them."""
+    client = aioredis.Redis(host=ip, port=6379, socket_timeout=2)
+    try:
+        for i in range(count):
+            await client.set(f"key:{i}", i)
+        assert await client.wait(2, 2000) == 2
+    finally:
+        await client.aclose()

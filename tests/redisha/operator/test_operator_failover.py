@@ -8,22 +8,12 @@ import time
 
 import redis.asyncio as aioredis
 from operator_env import NAMESPACE, OperatorEnv, operator_env
-from operator_fakes import wait_until
+from operator_fakes import wait_until, write_keys
 
 from cluster.controllers.nodelifecycle import NodeLifecycleSettings
 from cluster.embedded import ClusterSettings
 from redisha.operator.nodes import RedisNodes
 from redisha.operator.sentinels import Address
-
-
-async def _write(ip: str, count: int) -> None:
-    client = aioredis.Redis(host=ip, port=6379, socket_timeout=2)
-    try:
-        for i in range(count):
-            await client.set(f"key:{i}", i)
-        assert await client.wait(2, 2000) == 2
-    finally:
-        await client.aclose()
 
 
 async def _dbsize(ip: str) -> int:
@@ -45,7 +35,7 @@ async def test_deleting_the_primary_pod_fails_over_at_once(env: OperatorEnv) -> 
     the recreated pod back as a replica of the new primary."""
     await env.create()
     status = await env.wait_phase("Ready")
-    await _write(status["primaryIP"], 50)
+    await write_keys(status["primaryIP"], 50)
     started = time.monotonic()
     await env.client.delete("pods", "rfr-x-0", NAMESPACE)
     await wait_until(lambda: _primary_moved(env, "rfr-x-0"), timeout=5)
@@ -158,7 +148,7 @@ async def test_repair_after_every_redis_pod_restarted_keeps_the_data(env: Operat
     sentinels (MONITOR), and no acknowledged write is lost."""
     await env.create({"redis": {"persistence": {"enabled": True}}})
     status = await env.wait_phase("Ready")
-    await _write(status["primaryIP"], 100)
+    await write_keys(status["primaryIP"], 100)
     for pod in await env.pods():
         await env.client.delete("pods", pod["metadata"]["name"], NAMESPACE)
 

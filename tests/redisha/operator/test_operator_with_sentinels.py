@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from operator_env import FAST_OPERATOR, NAME, NAMESPACE, SHORT_SENTINELS
-from operator_fakes import fake_cluster, wait_until
+from operator_fakes import fake_cluster, wait_until, write_keys
 
 import redisha.operator as rf_operator
 from cluster.embedded import EmbeddedCluster
@@ -80,16 +80,6 @@ async def _sentinel_views(status: dict[str, Any]) -> list[Any]:
         await client.close()
 
 
-async def _write(ip: str, count: int) -> None:
-    client = aioredis.Redis(host=ip, port=6379, socket_timeout=2)
-    try:
-        for i in range(count):
-            await client.set(f"key:{i}", i)
-        assert await client.wait(2, 2000) == 2
-    finally:
-        await client.aclose()
-
-
 async def test_created_redisfailover_is_monitored_by_real_sentinels(cluster: EmbeddedCluster) -> None:
     """Ready: rfr-x-0 labelled primary, the replicas replicating it, every sentinel
     monitoring it and knowing its two peers and two replicas."""
@@ -118,7 +108,7 @@ async def test_deleting_the_primary_fails_over_through_the_sentinels_before_down
     scenarios' and benchmarks' business: ~0.1 s here, but a loaded CI machine varies.)"""
     await _create(cluster, downAfterMilliseconds=30_000)
     status = await _wait(cluster, _ready)
-    await _write(status["primaryIP"], 50)
+    await write_keys(status["primaryIP"], 50)
     await cluster.client.delete("pods", "rfr-x-0", NAMESPACE)
 
     async def moved() -> bool:
@@ -183,7 +173,7 @@ async def test_repair_after_every_redis_pod_was_deleted_promotes_the_pod_with_th
     sentinels at it; the acknowledged writes are all there."""
     await _create(cluster, {"persistence": {"enabled": True}}, failoverTimeoutMilliseconds=1000)
     status = await _wait(cluster, _ready)
-    await _write(status["primaryIP"], 100)
+    await write_keys(status["primaryIP"], 100)
     old_ips = {status["primaryIP"], *(r["ip"] for r in status["replicas"])}
     for i in range(3):
         await cluster.client.delete("pods", f"rfr-x-{i}", NAMESPACE)
