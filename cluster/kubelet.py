@@ -903,8 +903,8 @@ class _PodWorker:
 
     async def probe_result(self, c: _Container, container_id: str, spec: probes.ProbeSpec,
                            outcome: probes.Outcome, result: bool | None, changed: bool) -> None:
-        if c.id != container_id or not c.is_running:
-            return
+        if c.id != container_id or not c.is_running or self.sandbox is None:
+            return  # a late result about an attempt, or a pod, that has ended
         if not outcome.ok:
             self.event(c, Severity.WARNING, "Unhealthy",
                        f"{spec.kind.value} probe failed: {outcome.output.rstrip()}")
@@ -1017,7 +1017,8 @@ class _PodWorker:
                 # The runtime has stopped it; give the exit a moment to be recorded so
                 # the final status shows the container terminated.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(c.waiter), _EXIT_RECORD_TIMEOUT)
+                    async with asyncio.timeout(_EXIT_RECORD_TIMEOUT):
+                        await asyncio.shield(c.waiter)
 
         await asyncio.gather(*(stop(c) for c in running))
 
@@ -1095,6 +1096,7 @@ class Kubelet:
         self._status_wake: asyncio.Event | None = None
         self._events: deque[tuple[dict[str, Any], Severity, str, str, str]] = deque()
         self._events_wake: asyncio.Event | None = None
+        self._events_dropped = 0
         self._node_uid = ""
         self._lease: dict[str, Any] | None = None
         self._last_node_report = 0.0
@@ -1237,11 +1239,13 @@ class Kubelet:
     def _record(self, obj: dict[str, Any], severity: Severity, reason: str, message: str,
                 field_path: str = "") -> None:
         """Queue an event; the event writer records it (in order) without holding anyone up."""
-        if self._events_wake is None:
+        if self._events_wake is None or not self._running:
             return
         if len(self._events) >= self.settings.max_queued_events:
-            log.warning("kubelet %s: event queue full, dropping %s %s", self.node_name,
-                        reason, message)
+            if not self._events_dropped:  # once per overflow, not once per event
+                log.warning("kubelet %s: event queue full, dropping %s %s and what follows "
+                            "until it drains", self.node_name, reason, message)
+            self._events_dropped += 1
             return
         self._events.append((obj, severity, reason, message, field_path))
         self._events_wake.set()
@@ -1250,6 +1254,10 @@ class Kubelet:
         assert self._events_wake is not None
         while True:
             if not self._events:
+                if self._events_dropped:
+                    log.warning("kubelet %s: %d events were dropped while the queue was full",
+                                self.node_name, self._events_dropped)
+                    self._events_dropped = 0
                 self._events_wake.clear()
                 await self._events_wake.wait()
                 continue

@@ -148,8 +148,8 @@ async def run_exec(runtime: base.Runtime, container_id: str, command: tuple[str,
                    timeout: float) -> Outcome:
     """Run the command in the container; exit 0 passes. A timeout fails the check."""
     try:
-        result = await asyncio.wait_for(
-            runtime.exec(container_id, list(command), timeout=timeout), timeout)
+        async with asyncio.timeout(timeout):
+            result = await runtime.exec(container_id, list(command), timeout=timeout)
     except TimeoutError:
         return Outcome(False, f'command "{" ".join(command)}" timed out')
     except Exception as exc:  # a dead container, a missing binary: the probe fails
@@ -161,7 +161,8 @@ async def run_exec(runtime: base.Runtime, container_id: str, command: tuple[str,
 async def run_tcp(connect: Connect, host: str, port: int, timeout: float) -> Outcome:
     """Open a connection and close it; connecting is success."""
     try:
-        _, writer = await asyncio.wait_for(connect(host, port), timeout)
+        async with asyncio.timeout(timeout):
+            _, writer = await connect(host, port)
     except TimeoutError:
         return Outcome(False, f"dial tcp {host}:{port}: i/o timeout")
     except OSError as exc:
@@ -169,7 +170,8 @@ async def run_tcp(connect: Connect, host: str, port: int, timeout: float) -> Out
         return Outcome(False, f"dial tcp {host}:{port}: connect: {reason.lower()}")
     writer.close()
     with contextlib.suppress(OSError, TimeoutError):
-        await asyncio.wait_for(writer.wait_closed(), timeout)
+        async with asyncio.timeout(timeout):
+            await writer.wait_closed()
     return Outcome(True)
 
 

@@ -593,9 +593,9 @@ class DashboardApp(App[int]):
         namespace, name = objects.split_key(key)
         timeout = self.settings.role_probe_timeout
         try:
-            result = await asyncio.wait_for(
-                exec_(name, namespace, command=["redis-cli", "role"], timeout=timeout),
-                timeout + 0.5)
+            async with asyncio.timeout(timeout + 0.5):
+                result = await exec_(name, namespace, command=["redis-cli", "role"],
+                                     timeout=timeout)
         except (errors.APIError, TimeoutError, OSError):
             return None
         if result.exit_code != 0:

@@ -124,7 +124,8 @@ async def run(client: Client, *, pods: int, samples: int = 100,
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     async with app.run_test(size=size) as pilot:
-        await asyncio.wait_for(app.attached.wait(), 60)
+        async with asyncio.timeout(60):
+            await app.attached.wait()
         await _until(lambda: app.table.row_count >= pods, 300, f"{pods} rows")
         fill = time.perf_counter() - started
         await pilot.pause()
@@ -156,7 +157,8 @@ async def run(client: Client, *, pods: int, samples: int = 100,
             pod = _status(objects.clone(created[key]), crashing[key], time.time())
             t0 = time.perf_counter()
             created[key] = await client.update_status(pod)
-            t1 = await asyncio.wait_for(waiting["painted"], 10)
+            async with asyncio.timeout(10):
+                t1 = await waiting["painted"]
             status_ms.append((t1 - t0) * 1000)
             await asyncio.sleep(rng.uniform(0, 0.15))
 
@@ -167,7 +169,8 @@ async def run(client: Client, *, pods: int, samples: int = 100,
             waiting.update(key="cursor", painted=loop.create_future())
             t0 = time.perf_counter()
             await pilot.press("down" if (i // 10) % 2 == 0 else "up")
-            t1 = await asyncio.wait_for(waiting["painted"], 10)
+            async with asyncio.timeout(10):
+                t1 = await waiting["painted"]
             key_ms.append((t1 - t0) * 1000)
             await asyncio.sleep(rng.uniform(0, 0.05))
         return TuiBenchResult(pods, Percentiles.of(status_ms), Percentiles.of(key_ms),

@@ -226,7 +226,8 @@ class ScriptRunner:
 
     async def run(self, script: Script) -> None:
         """Raises StepFailed at the first step that fails."""
-        await asyncio.wait_for(self.app.attached.wait(), 30)
+        async with asyncio.timeout(30):
+            await self.app.attached.wait()
         for i, step in enumerate(script.steps, 1):
             try:
                 await self.step(step)
@@ -420,7 +421,8 @@ def scripted(script: Script) -> Scenario:
 
 def demo_kill_primary(timeout: float = 60.0) -> Scenario:
     async def run(runner: ScriptRunner) -> None:
-        await asyncio.wait_for(runner.app.attached.wait(), 30)
+        async with asyncio.timeout(30):
+            await runner.app.attached.wait()
         try:
             for line in await kill_primary(runner, timeout=timeout):
                 runner.log(line)

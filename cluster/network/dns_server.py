@@ -204,9 +204,10 @@ class DNSServer:
         self._connections.add(task)
         try:
             while True:
-                prefix = await asyncio.wait_for(reader.readexactly(2), TCP_IDLE_SECONDS)
-                (length,) = struct.unpack("!H", prefix)
-                data = await asyncio.wait_for(reader.readexactly(length), TCP_IDLE_SECONDS)
+                async with asyncio.timeout(TCP_IDLE_SECONDS):
+                    prefix = await reader.readexactly(2)
+                    (length,) = struct.unpack("!H", prefix)
+                    data = await reader.readexactly(length)
                 reply = respond(self.zone, data, tcp=True)
                 if reply is None:
                     break

@@ -167,7 +167,8 @@ class FakeRuntime(containers.BaseRuntime):
         container.tasks.add(task)
         task.add_done_callback(container.tasks.discard)
         try:
-            code = await asyncio.wait_for(task, timeout)
+            async with asyncio.timeout(timeout):
+                code = await task
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None and current.cancelling():

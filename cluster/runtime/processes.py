@@ -76,7 +76,8 @@ class ProcessGroup:
         self.signal(signal.SIGTERM)
         self.signal(signal.SIGCONT)
         try:
-            return await asyncio.wait_for(asyncio.shield(self.done), max(grace, 0.0))
+            async with asyncio.timeout(max(grace, 0.0)):
+                return await asyncio.shield(self.done)
         except TimeoutError:
             self.kill()
             return await asyncio.shield(self.done)
@@ -134,7 +135,8 @@ async def run_captured(argv: list[str], *, env: Mapping[str, str], cwd: str,
     if start_stopped:
         group.signal(signal.SIGSTOP)
     try:
-        code = await asyncio.wait_for(asyncio.shield(group.done), timeout)
+        async with asyncio.timeout(timeout):
+            code = await asyncio.shield(group.done)
     except TimeoutError:
         group.kill()
         await asyncio.shield(group.done)

@@ -85,8 +85,8 @@ class SentinelEvents:
     async def wait_subscribed(self, timeout: float) -> bool:
         """Wait until every followed sentinel's subscription is up."""
         try:
-            await asyncio.wait_for(asyncio.gather(
-                *(e.wait() for e in list(self._subscribed.values()))), timeout)
+            async with asyncio.timeout(timeout):
+                await asyncio.gather(*(e.wait() for e in list(self._subscribed.values())))
         except TimeoutError:
             return False
         return True
@@ -99,7 +99,8 @@ class SentinelEvents:
                 await self._arrived.wait_for(lambda: any(predicate(e) for e in self.events))
             return next(e for e in self.events if predicate(e))
         try:
-            return await asyncio.wait_for(found(), timeout)
+            async with asyncio.timeout(timeout):
+                return await found()
         except TimeoutError:
             return None
 

@@ -231,7 +231,8 @@ class Writer:
         if task is None:
             return
         try:
-            await asyncio.wait_for(task, self.settings.socket_timeout * 4 + 1.0)
+            async with asyncio.timeout(self.settings.socket_timeout * 4 + 1.0):
+                await task
         except TimeoutError:
             log.warning("writer %s did not stop in time; cancelled", self.name)
 
@@ -254,7 +255,8 @@ class Writer:
             async with self._acked:
                 await self._acked.wait_for(lambda: self.acked_started_after(moment))
         try:
-            await asyncio.wait_for(acked(), timeout)
+            async with asyncio.timeout(timeout):
+                await acked()
         except TimeoutError:
             return False
         return True
@@ -266,7 +268,8 @@ class Writer:
             async with self._acked:
                 await self._acked.wait_for(lambda: self.acked_count(after) >= count)
         try:
-            await asyncio.wait_for(enough(), timeout)
+            async with asyncio.timeout(timeout):
+                await enough()
         except TimeoutError:
             return False
         return True
@@ -288,7 +291,8 @@ class Writer:
                     pause = max(pause, self.settings.retry_pause)
                 if pause > 0:
                     try:
-                        await asyncio.wait_for(self._stopping.wait(), pause)
+                        async with asyncio.timeout(pause):
+                            await self._stopping.wait()
                     except TimeoutError:
                         pass
         finally:

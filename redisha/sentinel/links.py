@@ -87,9 +87,9 @@ class LinkPool:
     async def _run(self, connection: _Connection) -> None:
         core = self._core
         try:
-            reader, writer = await asyncio.wait_for(
-                self._dial(connection.address.host, connection.address.port),
-                self._connect_timeout)
+            async with asyncio.timeout(self._connect_timeout):
+                reader, writer = await self._dial(connection.address.host,
+                                                  connection.address.port)
         except (TimeoutError, OSError, socket.gaierror):
             if not connection.closed:
                 self._conns.pop((connection.link, connection.conn), None)

@@ -296,7 +296,8 @@ class Replication:
                 return count
             event = self._ack_changed
             try:
-                await asyncio.wait_for(event.wait(), remaining)
+                async with asyncio.timeout(remaining):
+                    await event.wait()
             except TimeoutError:
                 return self.acked(target)
 

@@ -139,7 +139,8 @@ class WriterLoop:
                     next_at = loop.time()  # behind (a slow reply): no burst to catch up
                     continue
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), delay)
+                    async with asyncio.timeout(delay):
+                        await stop.wait()
         finally:
             self._drop()
         self._emit(LineKind.STOPPED)
@@ -162,7 +163,8 @@ class WriterLoop:
                 self._emit(LineKind.WAITING, error=reason)
                 said, said_at = reason, now
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval)
+                async with asyncio.timeout(interval):
+                    await stop.wait()
 
     def _drop(self) -> None:
         if self._link is not None:

@@ -143,4 +143,5 @@ class MemcachedServer:
                 await asyncio.gather(*pending, return_exceptions=True)
         for listener in listeners:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(listener.wait_closed(), 1.0)
+                async with asyncio.timeout(1.0):
+                    await listener.wait_closed()
