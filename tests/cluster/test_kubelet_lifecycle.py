@@ -329,7 +329,9 @@ async def test_missing_configmap_volume_holds_the_pod(wait_for: WaitFor, tmp_pat
         await wait_for(lambda: env.messages("nocfg", "FailedMount"))
         assert env.messages("nocfg", "FailedMount")[0] == \
             'MountVolume.SetUp failed for volume "conf" : configmap "absent" not found'
-        assert env.container_status("nocfg")["state"]["waiting"]["reason"] == "ContainerCreating"
+        # The status is written apart from the event, and may come a moment later.
+        await wait_for(lambda: env.container_status("nocfg").get("state", {}).get("waiting", {})
+                       .get("reason") == "ContainerCreating")
         assert not env.runtime.by_container("nocfg", "main")
 
 
