@@ -41,6 +41,17 @@ NO_COLLECTION_DELETE: frozenset[str] = frozenset({"namespaces"})
 """Kinds kube-apiserver serves without `deletecollection`: deleting every
 namespace in one call is not offered."""
 
+CREATE_ONLY: frozenset[str] = frozenset({
+    "selfsubjectreviews.authentication.k8s.io",
+    "selfsubjectaccessreviews.authorization.k8s.io",
+    "selfsubjectrulesreviews.authorization.k8s.io"})
+"""Kinds that are answered and never stored (`cluster.http.reviews`): `create` is their
+only verb, as kube-apiserver lists them."""
+
+READ_ONLY: frozenset[str] = frozenset({"endpointslices.discovery.k8s.io"})
+"""Kinds served as views of others (`cluster.http.endpointslices`): `get` and `list`
+only, so no client tries to write or watch them."""
+
 SCALABLE: frozenset[str] = frozenset({"deployments.apps", "replicasets.apps",
                                       "statefulsets.apps"})
 """Kinds that carry a `/scale` subresource when the server serves it."""
@@ -84,6 +95,10 @@ def subresources(rt: ResourceType, *, serves_scale: bool = False) -> tuple[Subre
 
 def verbs(rt: ResourceType) -> list[str]:
     """The verbs kube-apiserver lists for `rt`."""
+    if rt.key in CREATE_ONLY:
+        return ["create"]
+    if rt.key in READ_ONLY:
+        return ["get", "list"]
     if rt.key in NO_COLLECTION_DELETE:
         return [v for v in FULL_VERBS if v != "deletecollection"]
     return list(FULL_VERBS)

@@ -661,6 +661,52 @@ _STATEFUL_SET = _message(
     _msg(1, "metadata", _OBJECT_META), _msg(2, "spec", _STATEFUL_SET_SPEC),
     _msg(3, "status", _STATEFUL_SET_STATUS))
 
+# k8s.io/api authorization/v1 and authentication/v1: the self-subject reviews kubectl's
+# `auth can-i` and `auth whoami` send (answered by `cluster.http.reviews`, never stored)
+
+_SELECTOR_ATTRIBUTES = (  # FieldSelectorAttributes and LabelSelectorAttributes
+    _str(1, "rawSelector"),)
+
+_RESOURCE_ATTRIBUTES = _message(
+    "ResourceAttributes",
+    _str(1, "namespace"), _str(2, "verb"), _str(3, "group"), _str(4, "version"),
+    _str(5, "resource"), _str(6, "subresource"), _str(7, "name"),
+    _msg(8, "fieldSelector", _message(
+        "FieldSelectorAttributes", *_SELECTOR_ATTRIBUTES,
+        _msgs(2, "requirements", _message(
+            "FieldSelectorRequirement", _str(1, "key", keep=True),
+            _str(2, "operator", keep=True), _strs(3, "values"))))),
+    _msg(9, "labelSelector", _message(
+        "LabelSelectorAttributes", *_SELECTOR_ATTRIBUTES,
+        _msgs(2, "requirements", _LABEL_SELECTOR_REQUIREMENT))))
+
+_SUBJECT_ACCESS_REVIEW_STATUS = _message(
+    "SubjectAccessReviewStatus",
+    _bool(1, "allowed", keep=True), _bool(4, "denied"), _str(2, "reason"),
+    _str(3, "evaluationError"))
+
+_SELF_SUBJECT_ACCESS_REVIEW = _message(
+    "SelfSubjectAccessReview",
+    _msg(1, "metadata", _OBJECT_META),
+    _msg(2, "spec", _message(
+        "SelfSubjectAccessReviewSpec", _msg(1, "resourceAttributes", _RESOURCE_ATTRIBUTES),
+        _msg(2, "nonResourceAttributes", _message(
+            "NonResourceAttributes", _str(1, "path"), _str(2, "verb"))))),
+    _msg(3, "status", _SUBJECT_ACCESS_REVIEW_STATUS))
+
+_SELF_SUBJECT_RULES_REVIEW = _message(
+    "SelfSubjectRulesReview",
+    _msg(1, "metadata", _OBJECT_META),
+    _msg(2, "spec", _message("SelfSubjectRulesReviewSpec", _str(1, "namespace"))))
+
+_SELF_SUBJECT_REVIEW = _message(
+    "SelfSubjectReview",
+    _msg(1, "metadata", _OBJECT_META),
+    _msg(2, "status", _message(
+        "SelfSubjectReviewStatus",
+        _msg(1, "userInfo", _message("UserInfo", _str(1, "username"), _str(2, "uid"),
+                                     _strs(3, "groups"))))))
+
 SUPPORTED_KINDS: Mapping[tuple[str, str], Message] = MappingProxyType({
     ("v1", "Pod"): _POD,
     ("v1", "Service"): _SERVICE,
@@ -671,5 +717,8 @@ SUPPORTED_KINDS: Mapping[tuple[str, str], Message] = MappingProxyType({
     ("apps/v1", "Deployment"): _DEPLOYMENT,
     ("apps/v1", "ReplicaSet"): _REPLICA_SET,
     ("apps/v1", "StatefulSet"): _STATEFUL_SET,
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): _SELF_SUBJECT_ACCESS_REVIEW,
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): _SELF_SUBJECT_RULES_REVIEW,
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): _SELF_SUBJECT_REVIEW,
 })
 """The (apiVersion, kind) pairs `decode` understands, with the message of each."""

@@ -128,38 +128,53 @@ def _revision(value: str | None) -> int | None:
     return revision
 
 
+DRY_RUN_ALL = "All"
+
+
 def _refuse_dry_run(query: Any) -> None:
-    """The engine writes or refuses; it cannot validate without storing, so a dry run
-    is refused rather than silently performed for real."""
+    """The engine writes or refuses; it cannot run its defaulting and validation without
+    storing, so a dry-run create, update or patch is refused rather than silently
+    performed for real. (A delete is checked without writing: `_delete_one`.)"""
     if query.getall("dryRun", []):
         raise errors.BadRequest("dryRun is not supported by this server")
 
 
+def _dry_run(values: list[Any], options_kind: str) -> bool:
+    """Whether a request's dryRun values (query or options body) ask for a dry run:
+    only "All" is a value, each at most once (kube's 422 otherwise)."""
+    if not values:
+        return False
+    if any(v != DRY_RUN_ALL for v in values) or len(values) > 1:
+        raise errors.Invalid(f"{options_kind}.meta.k8s.io", "", [errors.not_supported(
+            "dryRun", values, [DRY_RUN_ALL])])
+    return True
+
+
 # -- bodies ----------------------------------------------------------------------------
 
-def _media_type(request: web.Request) -> str:
+def media_type(request: web.Request) -> str:
     """The Content-Type's media type, lower-cased; "" when the header is absent."""
     header = request.headers.get("Content-Type", "")
     return header.split(";", 1)[0].strip().lower()
 
 
-def decode_body(raw: bytes, media_type: str) -> Any:
+def decode_body(raw: bytes, content_type: str) -> Any:
     """A create or update body: JSON (also when no Content-Type was sent), YAML or
     Kubernetes protobuf; 415 for any other format, 400 for a malformed one."""
     if not raw.strip():
         raise errors.BadRequest("the request body is empty")
-    if media_type in ("", JSON) or media_type.endswith("+json"):
+    if content_type in ("", JSON) or content_type.endswith("+json"):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError as e:
             raise errors.BadRequest(f"the request body is not valid JSON: {e}") from None
-    if media_type in YAML_TYPES:
+    if content_type in YAML_TYPES:
         try:
             return yaml.safe_load(raw)
         except yaml.YAMLError as e:
             raise errors.BadRequest("the request body is not valid YAML: "
                                     + " ".join(str(e).split())) from None
-    if media_type == PROTOBUF:
+    if content_type == PROTOBUF:
         return protobuf.decode(raw)
     raise statuses.unsupported_media_type(BODY_TYPES)
 
@@ -167,7 +182,7 @@ def decode_body(raw: bytes, media_type: str) -> Any:
 async def _object_body(request: web.Request, target: Target) -> dict[str, Any]:
     """The request's object, its apiVersion and kind checked against (or filled from)
     the URL, and its namespace reconciled with the path's, as kube-apiserver does."""
-    obj = decode_body(await request.read(), _media_type(request))
+    obj = decode_body(await request.read(), media_type(request))
     if not isinstance(obj, dict):
         raise errors.BadRequest("the request body must be a JSON object")
     expected_kind = "Scale" if target.subresource == "scale" else target.rt.kind
@@ -368,7 +383,7 @@ _ACCEPTED_PATCHES: tuple[str, ...] = (PatchType.JSON.value, PatchType.MERGE.valu
 async def _patch_body(request: web.Request, rt: ResourceType) -> tuple[PatchType, Any]:
     """The patch format from the Content-Type and the parsed patch. Custom kinds take no
     strategic merge patch (they have no merge keys), as in kube-apiserver."""
-    patch_type = _PATCH_TYPES.get(_media_type(request))
+    patch_type = _PATCH_TYPES.get(media_type(request))
     accepted = _ACCEPTED_PATCHES
     if rt.custom:
         accepted = tuple(p for p in accepted if p != PatchType.STRATEGIC.value)
@@ -391,7 +406,7 @@ async def _patch(request: web.Request, ctx: ServerContext, target: Target) -> we
 
 async def _bind(request: web.Request, ctx: ServerContext, target: Target) -> web.Response:
     _refuse_dry_run(request.query)
-    binding = decode_body(await request.read(), _media_type(request))
+    binding = decode_body(await request.read(), media_type(request))
     if not isinstance(binding, dict):
         raise errors.BadRequest("the request body must be a JSON object")
     m = binding.get("metadata") or {}
@@ -463,13 +478,16 @@ class DeleteOptions:
     grace_period_seconds: int | None = None
     resource_version: str | None = None
     uid: str | None = None
+    dry_run: bool = False
+    """dryRun=All, from the body (where kubectl puts it) or the query: check and answer
+    as the delete would, change nothing."""
 
 
 async def _delete_options(request: web.Request) -> DeleteOptions:
     raw = await request.read()
     body: dict[str, Any] = {}
     if raw.strip():
-        decoded = decode_body(raw, _media_type(request))
+        decoded = decode_body(raw, media_type(request))
         if not isinstance(decoded, dict):
             raise errors.BadRequest("the DeleteOptions body must be a JSON object")
         body = decoded
@@ -499,7 +517,11 @@ async def _delete_options(request: web.Request) -> DeleteOptions:
     pre = body.get("preconditions") or {}
     rv = pre.get("resourceVersion") or q.get("preconditions.resourceVersion") or None
     uid = pre.get("uid") or q.get("preconditions.uid") or None
-    return DeleteOptions(policy, grace, rv, uid)
+    dry = body.get("dryRun")
+    if dry is not None and not isinstance(dry, list):
+        raise errors.BadRequest(f"dryRun: Invalid value: {dry!r}: must be a list")
+    dry_run = _dry_run(list(dry or ()) or q.getall("dryRun", []), "DeleteOptions")
+    return DeleteOptions(policy, grace, rv, uid, dry_run)
 
 
 def _delete_one(ctx: ServerContext, rt: ResourceType, name: str, namespace: str | None,
@@ -507,12 +529,14 @@ def _delete_one(ctx: ServerContext, rt: ResourceType, name: str, namespace: str 
     """Delete and answer as kube-apiserver does: the object while it still exists
     (finalizers, graceful pod deletion, a terminating namespace), else the object for
     the kinds that return it, else a Success Status naming it."""
-    if options.uid is not None:
+    if options.uid is not None or options.dry_run:
         current = ctx.api.get(rt.key, name, namespace)
-        if current["metadata"].get("uid") != options.uid:
+        if options.uid is not None and current["metadata"].get("uid") != options.uid:
             raise errors.Conflict(rt.key, name, "Precondition failed: UID in precondition: "
                                   f"{options.uid}, UID in object meta: "
                                   f"{current['metadata'].get('uid', '')}")
+        if options.dry_run:
+            return _dry_run_deleted(rt, current, options)
     result = ctx.api.delete(rt.key, name, namespace,
                             propagation_policy=options.propagation_policy,
                             resource_version=options.resource_version,
@@ -526,8 +550,22 @@ def _delete_one(ctx: ServerContext, rt: ResourceType, name: str, namespace: str 
     return statuses.deleted(rt.group, rt.plural, result)
 
 
+def _dry_run_deleted(rt: ResourceType, current: dict[str, Any],
+                     options: DeleteOptions) -> dict[str, Any]:
+    """What a dry-run delete answers, having stored nothing: the resourceVersion
+    precondition checked as the real delete checks it, then the object (for the kinds
+    that return it, or one whose finalizers would keep it) or the Success Status."""
+    m = current["metadata"]
+    if options.resource_version and options.resource_version != m.get("resourceVersion"):
+        raise errors.Conflict(rt.key, m.get("name", ""), "Precondition failed: "
+                              f"ResourceVersion in precondition: {options.resource_version}, "
+                              f"ResourceVersion in object meta: {m.get('resourceVersion')}")
+    if rt.key in RETURNS_DELETED_OBJECT or rt.key == "namespaces" or m.get("finalizers"):
+        return _typed(rt, current)
+    return statuses.deleted(rt.group, rt.plural, current)
+
+
 async def _delete(request: web.Request, ctx: ServerContext, target: Target) -> web.Response:
-    _refuse_dry_run(request.query)
     options = await _delete_options(request)
     return statuses.json_response(_delete_one(ctx, target.rt, target.name or "",
                                               target.namespace, options))
@@ -536,8 +574,7 @@ async def _delete(request: web.Request, ctx: ServerContext, target: Target) -> w
 async def _delete_collection(request: web.Request, ctx: ServerContext,
                              target: Target) -> web.Response:
     """DELETE on a collection: every object the selectors match, one by one; the
-    answer lists them as each delete left them."""
-    _refuse_dry_run(request.query)
+    answer lists them as each delete left them (a dry run: as they are)."""
     rt = target.rt
     options = await _delete_options(request)
     if options.resource_version or options.uid:
@@ -548,6 +585,9 @@ async def _delete_collection(request: web.Request, ctx: ServerContext,
     gone: list[dict[str, Any]] = []
     for obj in items:
         m = obj["metadata"]
+        if options.dry_run:
+            gone.append(_typed(rt, obj))
+            continue
         try:
             ctx.api.delete(rt.key, m["name"], m.get("namespace") or None,
                            propagation_policy=options.propagation_policy,

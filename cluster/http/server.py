@@ -25,8 +25,9 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from cluster.api import errors
+from cluster.api.resources import ResourceType
 from cluster.apiserver import APIServer
-from cluster.http import discovery, openapi, rest, statuses
+from cluster.http import discovery, endpointslices, openapi, rest, reviews, statuses
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +92,16 @@ async def _health(request: web.Request) -> web.Response:
     return web.Response(text="ok", content_type="text/plain")
 
 
+def _discovered(request: web.Request) -> list[ResourceType]:
+    """What discovery lists: the engine's kinds, and those the HTTP layer answers itself
+    (the reviews, the EndpointSlice views)."""
+    return [*_context(request).api.registry, *reviews.REVIEW_TYPES,
+            endpointslices.ENDPOINT_SLICE]
+
+
 def _discovery_reply(request: web.Request, *, core: bool) -> web.Response:
     """`/api` or `/apis`: aggregated when the Accept header asks for it, else legacy."""
-    resources = list(_context(request).api.registry)
+    resources = _discovered(request)
     if discovery.wants_aggregated(request.headers.get("Accept", "")):
         response = statuses.json_response(
             discovery.aggregated(resources, core=core, serves_scale=True),
@@ -126,15 +134,13 @@ async def _core_resources(request: web.Request) -> web.Response:
 
 
 async def _group(request: web.Request) -> web.Response:
-    return _found(discovery.api_group(list(_context(request).api.registry),
-                                      request.match_info["group"]))
+    return _found(discovery.api_group(_discovered(request), request.match_info["group"]))
 
 
 async def _group_resources(request: web.Request) -> web.Response:
     info = request.match_info
-    return _found(discovery.api_resource_list(list(_context(request).api.registry),
-                                              info["group"], info["version"],
-                                              serves_scale=True))
+    return _found(discovery.api_resource_list(_discovered(request), info["group"],
+                                              info["version"], serves_scale=True))
 
 
 async def _openapi_index(request: web.Request) -> web.Response:
@@ -174,6 +180,11 @@ async def _core_rest(request: web.Request) -> web.StreamResponse:
 
 async def _group_rest(request: web.Request) -> web.StreamResponse:
     info = request.match_info
+    if reviews.serves(info["group"], info["version"]):
+        return await reviews.handle(request, info["group"], info["version"], info["tail"])
+    if endpointslices.serves(info["group"], info["version"]):
+        return await endpointslices.handle(request, _context(request), info["group"],
+                                           info["version"], info["tail"])
     return await rest.handle(request, _context(request), info["group"], info["version"],
                              info["tail"])
 

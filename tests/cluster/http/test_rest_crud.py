@@ -330,3 +330,38 @@ async def test_table_accept_answers_tables_for_lists_and_gets() -> None:
         assert table.body["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
         one = await s.call("GET", PODS + "/p1", headers={"Accept": TABLE_ACCEPT})
         assert one.body["kind"] == "Table" and len(one.body["rows"]) == 1
+
+
+async def test_dry_run_delete_in_the_options_body_deletes_nothing() -> None:
+    """`kubectl delete --dry-run=server` puts dryRun in the DeleteOptions body: the answer
+    is the delete's, and the object stays (one and a whole collection)."""
+    dry = {"kind": "DeleteOptions", "apiVersion": "v1", "dryRun": ["All"]}
+    async with serving() as s:
+        await s.call("POST", CMS, configmap("c"))
+        await s.call("POST", PODS, pod("p"))
+        one = await s.call("DELETE", CMS + "/c", dry)
+        assert one.status == 200 and one.body["status"] == "Success"
+        assert one.body["details"]["name"] == "c"
+        the_pod = await s.call("DELETE", PODS + "/p", params={"dryRun": "All"})
+        assert the_pod.status == 200 and the_pod.body["kind"] == "Pod"
+        every = await s.call("DELETE", CMS, dry)
+        assert [i["metadata"]["name"] for i in every.body["items"]] == ["c"]
+        assert [c["metadata"]["name"] for c in s.api.list("configmaps", "default")[0]] == ["c"]
+        assert s.api.get("pods", "p", "default")["metadata"].get("deletionTimestamp") is None
+        missing = await s.call("DELETE", CMS + "/nope", dry)
+        assert missing.status == 404
+
+
+async def test_dry_run_delete_checks_preconditions_and_values() -> None:
+    """A dry-run delete still fails a stale resourceVersion (409); a dryRun value other
+    than All is kube's 422; neither deletes anything."""
+    async with serving() as s:
+        await s.call("POST", CMS, configmap("c"))
+        stale = await s.call("DELETE", CMS + "/c", {
+            "dryRun": ["All"], "preconditions": {"resourceVersion": "1"}})
+        assert stale.status == 409 and "Precondition failed" in stale.body["message"]
+        odd = await s.call("DELETE", CMS + "/c", {"dryRun": ["Some"]})
+        assert odd.status == 422
+        assert odd.body["message"] == ('DeleteOptions.meta.k8s.io "" is invalid: dryRun: '
+                                       'Unsupported value: ["Some"]: supported values: "All"')
+        assert len(s.api.list("configmaps", "default")[0]) == 1

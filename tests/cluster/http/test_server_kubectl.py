@@ -52,7 +52,8 @@ class Kubectl:
 
     async def __call__(self, *args: str) -> str:
         proc = await self.start(*args)
-        out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+        async with asyncio.timeout(30):
+            out, err = await proc.communicate()
         assert proc.returncode == 0, err.decode()
         return out.decode()
 
@@ -86,15 +87,53 @@ async def test_kubectl_get_watch_sees_new_objects(tmp_path: Path) -> None:
         proc = await kubectl.start("get", "configmaps", "-w")
         assert proc.stdout is not None
         try:
-            header = await asyncio.wait_for(proc.stdout.readline(), timeout=30)
+            async with asyncio.timeout(30):
+                header = await proc.stdout.readline()
             assert header.split() == [b"NAME", b"DATA", b"AGE"]
-            first = await asyncio.wait_for(proc.stdout.readline(), timeout=10)
+            async with asyncio.timeout(10):
+                first = await proc.stdout.readline()
             assert first.split()[0] == b"one"
             s.api.create({"apiVersion": "v1", "kind": "ConfigMap",
                           "metadata": {"name": "two"}}, "default")
-            second = await asyncio.wait_for(proc.stdout.readline(), timeout=10)
+            async with asyncio.timeout(10):
+                second = await proc.stdout.readline()
             assert second.split()[0] == b"two"
         finally:
             if proc.returncode is None:
                 proc.kill()
             await proc.wait()
+
+
+async def test_kubectl_auth_can_i_and_whoami(tmp_path: Path) -> None:
+    """`auth can-i` (its review POSTed as protobuf), `--list` and `whoami` answer as for
+    a cluster administrator."""
+    async with tls_serving(tmp_path) as (_, kubectl):
+        assert await kubectl("auth", "can-i", "get", "pods") == "yes\n"
+        assert await kubectl("auth", "can-i", "get", "/logs") == "yes\n"
+        listed = await kubectl("auth", "can-i", "--list")
+        assert listed.splitlines()[1].split() == ["*.*", "[]", "[]", "[*]"]
+        whoami = await kubectl("auth", "whoami")
+        assert whoami.splitlines()[1].split() == ["Username", "redisha"]
+
+
+async def test_kubectl_server_dry_run_delete_keeps_the_object(tmp_path: Path) -> None:
+    """`delete --dry-run=server` prints kubectl's dry-run line and deletes nothing."""
+    async with tls_serving(tmp_path) as (s, kubectl):
+        s.api.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "keep"}},
+                     "default")
+        out = await kubectl("delete", "configmap", "keep", "--dry-run=server")
+        assert out == 'configmap "keep" deleted (server dry run)\n'
+        assert s.api.get("configmaps", "keep", "default")["metadata"]["name"] == "keep"
+
+
+async def test_kubectl_describe_service_shows_its_endpoints(tmp_path: Path) -> None:
+    """kubectl 1.32 reads a Service's endpoints from EndpointSlices: they are listed."""
+    async with tls_serving(tmp_path) as (s, kubectl):
+        s.api.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db"},
+                      "spec": {"selector": {"app": "db"}, "ports": [{"port": 6379}]}},
+                     "default")
+        s.api.create({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "db"},
+                      "subsets": [{"addresses": [{"ip": "10.0.0.1"}],
+                                   "ports": [{"port": 6379, "protocol": "TCP"}]}]}, "default")
+        described = await kubectl("describe", "service", "db")
+        assert "Endpoints:                10.0.0.1:6379\n" in described
