@@ -9,11 +9,12 @@ Error messages are Redis 7.0's.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from redisha.server import info, resp
-from redisha.server.config import REDIS_VERSION, ConfigError
+from redisha.server.config import REDIS_VERSION, TABLE, ConfigError
 from redisha.server.logs import Level
 
 if TYPE_CHECKING:
@@ -44,6 +45,53 @@ def _int(word: bytes) -> int | None:
     except ValueError:
         return None
 
+
+def _help(lines: list[str]) -> list[resp.SimpleString]:
+    """A HELP reply: status strings, as addReplyHelp sends them (redis-cli prints them bare)."""
+    return [resp.SimpleString(line.encode()) for line in lines]
+
+
+def _strtod(word: bytes) -> float:
+    """C's strtod on a word: its longest numeric prefix, 0 when there is none (DEBUG SLEEP
+    reads its argument so: `DEBUG SLEEP x` sleeps 0 seconds and answers OK)."""
+    text = word[:64].decode(errors="replace").strip().split("_", 1)[0]
+    for end in range(len(text), 0, -1):
+        try:
+            value = float(text[:end])
+        except ValueError:
+            continue
+        return 0.0 if math.isnan(value) else value
+    return 0.0
+
+
+CONFIG_HELP = _help([
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+    "HELP",
+    "    Prints this help.",
+])
+
+DEBUG_HELP = _help([
+    "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not",
+    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+    "    default.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
+    "HELP",
+    "    Prints this help.",
+])
+
+USERS = frozenset({"default"})
+"""ACL users this fake knows (CLIENT KILL USER of another: `No such user`)."""
 
 CLIENT_OWN = frozenset({b"list", b"info", b"kill"})
 """CLIENT subcommands answered here; the others (SETNAME, ID, REPLY …) are fakeredis'."""
@@ -131,6 +179,9 @@ class OwnCommands:
         if timeout < 0:
             conn.reply(resp.Error("ERR timeout is negative"))
             return None
+        if conn.in_exec:
+            conn.reply(replication.acked(replication.ids.offset))
+            return None
 
         async def waiting() -> None:
             conn.reply(await replication.wait(numreplicas, timeout))
@@ -148,6 +199,8 @@ class OwnCommands:
             self._config_get(conn, args)
         elif sub == b"set":
             self._config_set(conn, args)
+        elif sub in (b"rewrite", b"resetstat", b"help") and len(args) != 2:
+            conn.reply(wrong_args(f"config|{sub.decode()}"))
         elif sub == b"rewrite":
             self._config_rewrite(conn, args)
         elif sub == b"resetstat":
@@ -155,9 +208,7 @@ class OwnCommands:
             stats.connections = stats.commands = stats.rejected = 0
             conn.reply(resp.OK)
         elif sub == b"help":
-            conn.reply([b"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                        b"GET <pattern>", b"SET <directive> <value>", b"RESETSTAT",
-                        b"REWRITE", b"HELP"])
+            conn.reply(CONFIG_HELP)
         else:
             conn.reply(unknown_subcommand(args[1], "CONFIG"))
 
@@ -172,8 +223,15 @@ class OwnCommands:
         conn.reply(found)
 
     def _config_set(self, conn: Connection, args: list[bytes]) -> None:
-        if len(args) < 4 or len(args) % 2:
+        if len(args) < 4:
             conn.reply(wrong_args("config|set"))
+            return
+        if len(args) % 2:
+            conn.reply(SYNTAX_ERROR)
+            return
+        refusal = _config_set_refusal([_text(args[i]) for i in range(2, len(args), 2)])
+        if refusal is not None:
+            conn.reply(refusal)
             return
         config = self.server.config
         pairs = [(_text(args[i]).lower(), _text(args[i + 1])) for i in range(2, len(args), 2)]
@@ -213,7 +271,10 @@ class OwnCommands:
     # -- CLIENT ---------------------------------------------------------------------------
 
     def client(self, conn: Connection, args: list[bytes]) -> None:
-        sub = args[1].lower() if len(args) > 1 else b""
+        if len(args) < 2:
+            conn.reply(wrong_args("client"))
+            return
+        sub = args[1].lower()
         if sub == b"list":
             self._client_list(conn, args)
         elif sub == b"info":
@@ -228,7 +289,7 @@ class OwnCommands:
             self.server.execute(conn, args)
 
     def _client_list(self, conn: Connection, args: list[bytes]) -> None:
-        clients = list(self.server.clients.values())
+        clients = self.server.listed_clients()
         i = 2
         while i < len(args):
             option = args[i].lower()
@@ -258,6 +319,9 @@ class OwnCommands:
 
     def _client_kill(self, conn: Connection, args: list[bytes]) -> None:
         server = self.server
+        if len(args) < 3:
+            conn.reply(wrong_args("client|kill"))
+            return
         if len(args) == 3:
             target = _text(args[2])
             for other in list(server.clients.values()):
@@ -290,6 +354,9 @@ class OwnCommands:
             elif option == b"laddr":
                 filters["laddr"] = _text(value)
             elif option == b"user":
+                if _text(value) not in USERS:
+                    conn.reply(resp.Error(f"ERR No such user '{_text(value)}'"))
+                    return
                 filters["user"] = _text(value)
             elif option == b"skipme":
                 if value.lower() not in (b"yes", b"no"):
@@ -299,7 +366,7 @@ class OwnCommands:
             elif option == b"maxage":
                 number = _int(value)
                 if number is None:
-                    conn.reply(NOT_INTEGER)
+                    conn.reply(SYNTAX_ERROR)
                     return
                 filters["maxage"] = number
             else:
@@ -419,38 +486,36 @@ class OwnCommands:
     # -- lifecycle ------------------------------------------------------------------------
 
     def shutdown(self, conn: Connection, args: list[bytes]) -> None:
-        save: bool | None = None
-        for word in (a.lower() for a in args[1:]):
-            if word == b"nosave":
-                save = False
-            elif word == b"save":
-                save = True
-            elif word == b"abort":
-                conn.reply(resp.Error("ERR No shutdown in progress."))
-                return
-            elif word not in (b"now", b"force"):
-                conn.reply(SYNTAX_ERROR)
-                return
+        """SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: every word is read before anything
+        happens, so a bad word or an illegal mix (NOSAVE with SAVE, ABORT with anything)
+        answers `syntax error` and the server keeps running."""
+        words = {a.lower() for a in args[1:]}
+        if not words <= {b"nosave", b"save", b"now", b"force", b"abort"} \
+                or {b"nosave", b"save"} <= words or (b"abort" in words and len(words) > 1):
+            conn.reply(SYNTAX_ERROR)
+            return
+        if b"abort" in words:
+            conn.reply(resp.Error("ERR No shutdown in progress."))
+            return
+        save = False if b"nosave" in words else True if b"save" in words else None
         self.server.shutdown(save=save)
         conn.closing = True
 
     def debug(self, conn: Connection, args: list[bytes]) -> Awaitable[None] | None:
-        sub = args[1].lower() if len(args) > 1 else b""
+        if len(args) < 2:
+            conn.reply(wrong_args("debug"))
+            return None
+        sub = args[1].lower()
         if sub == b"sleep" and len(args) == 3:
-            try:
-                seconds = float(args[2])
-            except ValueError:
-                conn.reply(resp.Error("ERR value is not a valid float"))
-                return None
-            return self._sleep(conn, seconds)
+            return self._sleep(conn, _strtod(args[2]))
         if sub == b"set-active-expire" and len(args) == 3:
             conn.reply(resp.OK)
             return None
-        if sub == b"help":
-            conn.reply([b"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                        b"SLEEP <seconds>", b"    Stop the server for <seconds>.", b"HELP"])
+        if sub == b"help" and len(args) == 2:
+            conn.reply(DEBUG_HELP)
             return None
-        conn.reply(unknown_subcommand(args[1] if len(args) > 1 else b"", "DEBUG"))
+        conn.reply(resp.Error(f"ERR unknown subcommand or wrong number of arguments for "
+                              f"'{_text(args[1])[:128]}'. Try DEBUG HELP."))
         return None
 
     async def _sleep(self, conn: Connection, seconds: float) -> None:
@@ -488,3 +553,26 @@ class OwnCommands:
             server.log.log(Level.NOTICE, "DB saved on disk")
             server.log.notice("Background saving terminated with success")
 
+
+
+def _config_set_refusal(names: list[str]) -> resp.Error | None:
+    """What CONFIG SET refuses before looking at any value, in Redis' precedence: an unknown
+    name anywhere, else the first immutable or repeated one (named as typed; an alias and its
+    option are different parameters, as in Redis 7.0)."""
+    for name in names:
+        if TABLE.names.get(name.lower()) is None:
+            return resp.Error(f"ERR Unknown option or number of arguments for CONFIG SET - "
+                              f"'{name}'")
+    seen: set[str] = set()
+    for name in names:
+        key = name.lower()
+        problem = None
+        if not TABLE.by_name[TABLE.names[key]].mutable:
+            problem = "can't set immutable config"
+        elif key in seen:
+            problem = "duplicate parameter"
+        seen.add(key)
+        if problem is not None:
+            return resp.Error(f"ERR CONFIG SET failed (possibly related to argument '{name}') - "
+                              f"{problem}")
+    return None

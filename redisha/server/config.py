@@ -50,10 +50,14 @@ class Option:
     minimum: int = 0
     maximum: int = 2 ** 31 - 1
     choices: tuple[str, ...] = ()
+    clamp: tuple[int, int] | None = None
+    """Accepted range, then silently brought into this one (Redis' `hz` takes 0..INT_MAX and
+    runs at 1..500: `CONFIG SET hz 1000` is OK and `CONFIG GET hz` says 500)."""
 
 
 INT_MAX = 2 ** 31 - 1
 LLONG_MAX = 2 ** 63 - 1
+UINT_MAX = 2 ** 32 - 1
 
 OPTIONS: tuple[Option, ...] = (
     Option("port", "6379", Kind.INT, mutable=False, maximum=65535),
@@ -86,7 +90,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("appendonly", "no", Kind.BOOL),
     Option("appendfilename", "appendonly.aof", mutable=False),
     Option("appenddirname", "appendonlydir", mutable=False),
-    Option("appendfsync", "everysec", Kind.ENUM, choices=("always", "everysec", "no")),
+    Option("appendfsync", "everysec", Kind.ENUM, choices=("everysec", "always", "no")),
     Option("dir", "/data"),
     Option("dbfilename", "dump.rdb"),
     Option("save", "3600 1 300 100 60 10000", Kind.SAVE),
@@ -98,7 +102,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("maxmemory-policy", "noeviction", Kind.ENUM,
            choices=("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
                     "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction")),
-    Option("maxclients", "10000", Kind.INT, minimum=1),
+    Option("maxclients", "10000", Kind.INT, minimum=1, maximum=UINT_MAX),
     Option("timeout", "0", Kind.INT),
     Option("tcp-keepalive", "300", Kind.INT),
     Option("tcp-backlog", "511", Kind.INT, mutable=False),
@@ -106,7 +110,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("supervised", "no", Kind.ENUM, mutable=False,
            choices=("upstart", "systemd", "auto", "no")),
     Option("pidfile", "", mutable=False),
-    Option("hz", "10", Kind.INT, minimum=1, maximum=500),
+    Option("hz", "10", Kind.INT, clamp=(1, 500)),
     Option("shutdown-timeout", "10", Kind.INT),
     Option("rdbcompression", "yes", Kind.BOOL),
     Option("rdbchecksum", "yes", Kind.BOOL, mutable=False),
@@ -200,6 +204,8 @@ def canonical_value(option: Option, words: list[str]) -> str:
         if not option.minimum <= number <= option.maximum:
             raise ConfigError(f"argument must be between {option.minimum} and "
                               f"{option.maximum} inclusive")
+        if option.clamp is not None:
+            number = min(max(number, option.clamp[0]), option.clamp[1])
         return str(number)
     if option.kind is Kind.MEMORY:
         size = parse_memory(value)

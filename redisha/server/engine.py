@@ -50,6 +50,8 @@ SUBSCRIBE_COMMANDS = frozenset({"subscribe", "psubscribe", "ssubscribe", "unsubs
 CONTAINER_COMMANDS: frozenset[str] = frozenset(COMMANDS_WITH_SUB)
 """Commands with subcommands (`config`, `client`, …)."""
 _MESSAGE_KINDS = frozenset({b"message", b"pmessage", b"smessage"})
+_PUBSUB_CONTEXT = SUBSCRIBE_COMMANDS | {"ping", "reset"}
+"""Commands fakeredis lets a subscribed connection run, and which may change its count."""
 
 
 def command_name(args: Sequence[bytes]) -> str:
@@ -198,10 +200,17 @@ class Session(AsyncFakeSocket):
         self.current = name
         collected: list[Any] = []
         self._collect = collected
+        # fakeredis refuses most commands on any connection with subscriptions; Redis only
+        # on a RESP2 one (the server checks that itself, with Redis' wording). A RESP3
+        # connection's subscriptions are hidden from fakeredis while its command runs.
+        hidden = (self._pubsub if self.protocol == 3 and name not in _PUBSUB_CONTEXT
+                  else 0)
+        self._pubsub -= hidden
         try:
             self._process_command(args)
         finally:
             self._collect = None
+            self._pubsub += hidden
         if not collected:
             return collected
         if name in SUBSCRIBE_COMMANDS and self.protocol == 3:

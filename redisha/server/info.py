@@ -23,6 +23,8 @@ class KeyspaceEntry:
     db: int
     keys: int
     expires: int
+    avg_ttl: int = 0
+    """Mean time to live of the keys with one, in milliseconds (Redis samples it)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,12 @@ class Facts:
     replicas: int = 0
     pubsub_channels: int = 0
     pubsub_patterns: int = 0
+    hz: int = 10
+    sync_full: int = 0
+    sync_partial_ok: int = 0
+    sync_partial_err: int = 0
+    last_load_keys_loaded: int = 0
+    last_load_keys_expired: int = 0
 
 
 def wanted_sections(args: list[str]) -> tuple[str, ...]:
@@ -95,8 +103,8 @@ def _server(f: Facts) -> list[str]:
         f"server_time_usec:{int(f.now * 1_000_000)}",
         f"uptime_in_seconds:{uptime}",
         f"uptime_in_days:{uptime // 86400}",
-        "hz:10",
-        "configured_hz:10",
+        f"hz:{f.hz}",
+        f"configured_hz:{f.hz}",
         f"lru_clock:{int(f.now) & ((1 << 24) - 1)}",
         "executable:/usr/local/bin/redis-server",
         f"config_file:{f.config_file}",
@@ -144,6 +152,12 @@ def _persistence(f: Facts) -> list[str]:
     return [
         "loading:0",
         "async_loading:0",
+        "current_cow_peak:0",
+        "current_cow_size:0",
+        "current_cow_size_age:0",
+        "current_fork_perc:0.00",
+        "current_save_keys_processed:0",
+        "current_save_keys_total:0",
         f"rdb_changes_since_last_save:{f.changes_since_save}",
         "rdb_bgsave_in_progress:0",
         f"rdb_last_save_time:{f.last_save}",
@@ -151,6 +165,9 @@ def _persistence(f: Facts) -> list[str]:
         "rdb_last_bgsave_time_sec:0" if f.saves else "rdb_last_bgsave_time_sec:-1",
         "rdb_current_bgsave_time_sec:-1",
         f"rdb_saves:{f.saves}",
+        "rdb_last_cow_size:0",
+        f"rdb_last_load_keys_expired:{f.last_load_keys_expired}",
+        f"rdb_last_load_keys_loaded:{f.last_load_keys_loaded}",
         f"aof_enabled:{int(f.aof_enabled)}",
         "aof_rewrite_in_progress:0",
         "aof_rewrite_scheduled:0",
@@ -158,24 +175,54 @@ def _persistence(f: Facts) -> list[str]:
         "aof_current_rewrite_time_sec:-1",
         "aof_last_bgrewrite_status:ok",
         "aof_rewrites:0",
+        "aof_rewrites_consecutive_failures:0",
         "aof_last_write_status:ok",
+        "aof_last_cow_size:0",
+        "module_fork_in_progress:0",
+        "module_fork_last_cow_size:0",
     ]
 
 
 def _stats(f: Facts) -> list[str]:
+    zeros = ("migrate_cached_sockets", "slave_expires_tracked_keys", "active_defrag_hits",
+             "active_defrag_misses", "active_defrag_key_hits", "active_defrag_key_misses",
+             "total_active_defrag_time", "current_active_defrag_time", "tracking_total_keys",
+             "tracking_total_items", "tracking_total_prefixes", "unexpected_error_replies",
+             "total_error_replies", "dump_payload_sanitizations", "total_reads_processed",
+             "total_writes_processed", "io_threaded_reads_processed",
+             "io_threaded_writes_processed", "reply_buffer_shrinks", "reply_buffer_expands")
     return [
         f"total_connections_received:{f.total_connections}",
         f"total_commands_processed:{f.total_commands}",
         "instantaneous_ops_per_sec:0",
+        "total_net_input_bytes:0",
+        "total_net_output_bytes:0",
+        "total_net_repl_input_bytes:0",
+        "total_net_repl_output_bytes:0",
+        "instantaneous_input_kbps:0.00",
+        "instantaneous_output_kbps:0.00",
+        "instantaneous_input_repl_kbps:0.00",
+        "instantaneous_output_repl_kbps:0.00",
         f"rejected_connections:{f.rejected_connections}",
-        "sync_full:0",
+        f"sync_full:{f.sync_full}",
+        f"sync_partial_ok:{f.sync_partial_ok}",
+        f"sync_partial_err:{f.sync_partial_err}",
         "expired_keys:0",
+        "expired_stale_perc:0.00",
+        "expired_time_cap_reached_count:0",
+        "expire_cycle_cpu_milliseconds:0",
         "evicted_keys:0",
+        "evicted_clients:0",
+        "total_eviction_exceeded_time:0",
+        "current_eviction_exceeded_time:0",
         "keyspace_hits:0",
         "keyspace_misses:0",
         f"pubsub_channels:{f.pubsub_channels}",
         f"pubsub_patterns:{f.pubsub_patterns}",
-        "total_forks:0",
+        "pubsubshard_channels:0",
+        "latest_fork_usec:0",
+        f"total_forks:{f.saves + f.sync_full}",
+        *(f"{name}:0" for name in zeros),
     ]
 
 
@@ -198,7 +245,8 @@ def _cluster(f: Facts) -> list[str]:
 
 
 def _keyspace(f: Facts) -> list[str]:
-    return [f"db{e.db}:keys={e.keys},expires={e.expires},avg_ttl=0" for e in f.keyspace]
+    return [f"db{e.db}:keys={e.keys},expires={e.expires},avg_ttl={e.avg_ttl}"
+            for e in f.keyspace]
 
 
 _SECTIONS = {

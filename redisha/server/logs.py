@@ -61,10 +61,13 @@ class ServerLog:
         self.level = level
         self.role = Role.CHILD
 
-    def log(self, level: Level, message: str, *, role: Role | None = None) -> None:
+    def log(self, level: Level, message: str, *, role: Role | None = None,
+            pid: int | None = None) -> None:
+        """`pid` for a line a child process writes (a fork saving the RDB has its own)."""
         if level < self.level:
             return
-        self._write(format_line(self.pid, role or self.role, self._clock(), level, message))
+        self._write(format_line(pid or self.pid, role or self.role, self._clock(), level,
+                                message))
 
     def notice(self, message: str) -> None:
         self.log(Level.NOTICE, message)

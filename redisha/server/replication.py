@@ -66,6 +66,15 @@ class ReplicaState(str, enum.Enum):
     ONLINE = "online"
 
 
+@dataclass
+class SyncStats:
+    """INFO stats' sync_full, sync_partial_ok and sync_partial_err (primary side)."""
+
+    full: int = 0
+    partial_ok: int = 0
+    partial_err: int = 0
+
+
 @dataclass(frozen=True)
 class ReplicationSettings:
     """Intervals that are not redis.conf options."""
@@ -137,6 +146,8 @@ class PrimaryLink:
     writer: asyncio.StreamWriter
     last_io: float
     session: engine.Session
+    created: float = 0.0
+    """When the link came up (CLIENT LIST's `age=` of the master client)."""
 
 
 def _strerror(exc: OSError) -> str:
@@ -165,6 +176,9 @@ class Replication:
         self.ids = ReplicationIds(replid=new_replid())
         self.backlog: Backlog | None = None
         self.replicas: list[ReplicaLink] = []
+        self.sync_stats = SyncStats()
+        self.last_load = (0, 0)
+        """Keys loaded and expired by the last RDB load (from disk or a primary)."""
         self._seldb = -1
         """The database the stream last selected; -1 forces a SELECT before the next write."""
         self._last_ping = 0.0
@@ -324,6 +338,7 @@ class Replication:
         decision = decide_psync(self.ids, self.backlog, replid, offset, link.name)
         if decision.partial:
             assert self.backlog is not None
+            self.sync_stats.partial_ok += 1
             link.state = ReplicaState.ONLINE
             self.replicas.append(link)
             data = self.backlog.read_from(offset)
@@ -334,6 +349,9 @@ class Replication:
                        f"{len(data)} bytes of backlog starting from offset {offset}.")
             return link
         log.notice(decision.reason)
+        if replid != "?":
+            self.sync_stats.partial_err += 1
+        self.sync_stats.full += 1
         self.replicas.append(link)
         if self.backlog is None:
             self.ids.replid = new_replid()
@@ -353,16 +371,20 @@ class Replication:
         log.notice("Starting BGSAVE for SYNC with target: "
                    + ("replicas sockets" if diskless else "disk"))
         child = next(self._child_pids)
-        log.notice(f"Background saving started by pid {child}")
+        log.notice(f"Background {'RDB transfer' if diskless else 'saving'} started by pid "
+                   f"{child}")
         payload = snapshot.dump(self._fake, now=self._clock())
         writer.write(b"+FULLRESYNC %s %d\r\n" % (self.ids.replid.encode(), self.ids.offset))
         if diskless:
             mark = os.urandom(20).hex().encode()
             writer.write(b"$EOF:%s\r\n%s%s" % (mark, payload, mark))
-        else:
-            log.log(Level.NOTICE, "DB saved on disk", role=Role.CHILD)
             log.log(Level.NOTICE, "Fork CoW for RDB: current 0 MB, peak 0 MB, average 0 MB",
-                    role=Role.CHILD)
+                    role=Role.CHILD, pid=child)
+            log.warning("Diskless rdb transfer, done reading from pipe, 1 replicas still up.")
+        else:
+            log.log(Level.NOTICE, "DB saved on disk", role=Role.CHILD, pid=child)
+            log.log(Level.NOTICE, "Fork CoW for RDB: current 0 MB, peak 0 MB, average 0 MB",
+                    role=Role.CHILD, pid=child)
             log.notice("Background saving terminated with success")
             writer.write(b"$%d\r\n%s" % (len(payload), payload))
         self._seldb = -1
@@ -371,7 +393,7 @@ class Replication:
         if diskless:
             log.notice("Background RDB transfer terminated with success")
             log.notice("Streamed RDB transfer with replica "
-                       f"{link.name} succeeded (socket). Waiting for REPLCONF ACK from replica "
+                       f"{link.name} succeeded (socket). Waiting for REPLCONF ACK from slave "
                        "to enable streaming")
         log.notice(f"Synchronization with replica {link.name} succeeded")
         return link
@@ -452,6 +474,9 @@ class Replication:
         """REPLICAOF NO ONE. False when already a primary."""
         if self.primary_host is None:
             return False
+        # Redis forgets the primary before freeing its link: from the first line on, the
+        # log's role character is already M.
+        self._log.role = Role.PRIMARY
         self._drop_link(cache=True)
         if self._cached_session is not None:
             self._log.notice("Discarding previously cached master state.")
@@ -461,7 +486,6 @@ class Replication:
         self.primary_port = 0
         self._config.values["replicaof"] = ""
         self.ids.shift()
-        self._log.role = Role.PRIMARY
         self._log.warning(f"Setting secondary replication ID to {self.ids.replid2}, valid up "
                           f"to offset: {self.ids.second_offset}. New replication ID is "
                           f"{self.ids.replid}")
@@ -526,7 +550,8 @@ class Replication:
             self.sync_in_progress = False
             return
         now = self._clock()
-        self.link = PrimaryLink(reader=reader, writer=writer, last_io=now, session=session)
+        self.link = PrimaryLink(reader=reader, writer=writer, last_io=now, session=session,
+                                created=now)
         self.link_state = LinkState.CONNECTED
         self.down_since = 0.0
         self._send_ack()
@@ -622,15 +647,17 @@ class Replication:
             parser.feed(data)
         if not announced:
             self._announce_transfer(parser, log, size=len(payload.data))
-        log.notice("MASTER <-> REPLICA sync: Flushing old data")
-        self.disconnect_replicas()
         if self._cached_session is not None:
+            log.notice("Discarding previously cached master state.")
             self._cached_session.close()
             self._cached_session = None
+        log.notice("MASTER <-> REPLICA sync: Flushing old data")
+        self.disconnect_replicas()
         snapshot.flush(self._fake)
         log.notice("MASTER <-> REPLICA sync: Loading DB in memory")
         log.notice(f"Loading RDB produced by version {REDIS_VERSION}")
         stats = snapshot.load(self._fake, payload.data, now=self._clock())
+        self.last_load = (stats.keys_loaded, stats.keys_expired)
         log.notice(f"RDB age {max(0, int(self._clock() - stats.created_at))} seconds")
         log.notice(f"RDB memory usage when created {stats.memory_mb:.2f} Mb")
         log.notice(f"Done loading RDB, keys loaded: {stats.keys_loaded}, keys expired: "

@@ -34,16 +34,47 @@ from redisha.server import commands, engine, info, resp, snapshot
 from redisha.server.backlog import new_replid
 from redisha.server.config import TABLE, ServerConfig
 from redisha.server.logs import Level, ServerLog
-from redisha.server.replication import ReplicaLink, Replication, ReplicationSettings
+from redisha.server.replication import (
+    PrimaryLink,
+    ReplicaLink,
+    Replication,
+    ReplicationSettings,
+)
 
 HIGH_WATER = 1 << 20
 """Pending output above which a connection waits for its peer to read (drain)."""
 
-QUEUEABLE = frozenset({b"info", b"role", b"replicaof", b"slaveof", b"config", b"client"})
+QUEUEABLE = frozenset({b"info", b"role", b"replicaof", b"slaveof", b"config", b"client",
+                       b"wait"})
 """Own commands MULTI queues like any other, as Redis does: Sentinel promotes a replica
-with MULTI, REPLICAOF NO ONE, CONFIG REWRITE, CLIENT KILL TYPE normal|pubsub, EXEC. The
-other own commands are refused inside MULTI — rightly for SAVE, PSYNC and SYNC (`no-multi`
-in Redis 7.0), a simplification for WAIT, HELLO, DEBUG and SHUTDOWN, which Redis queues."""
+with MULTI, REPLICAOF NO ONE, CONFIG REWRITE, CLIENT KILL TYPE normal|pubsub, EXEC; WAIT
+queued answers at once (the replicas that acknowledged so far), as Redis' does inside EXEC.
+The other own commands are refused inside MULTI — rightly for SAVE, PSYNC and SYNC
+(`no-multi` in Redis 7.0), a simplification for HELLO, DEBUG and SHUTDOWN, which Redis
+queues."""
+
+CONTAINERS = frozenset({b"acl", b"client", b"cluster", b"command", b"config", b"function",
+                        b"latency", b"memory", b"module", b"object", b"pubsub", b"script",
+                        b"slowlog", b"xgroup", b"xinfo"})
+"""Redis 7.0's commands with subcommands: their full name is `client|list` (CLIENT LIST's
+`cmd=`, the subscribed-context refusal)."""
+
+PUBSUB_CONTEXT = frozenset({b"ping", b"subscribe", b"ssubscribe", b"psubscribe", b"unsubscribe",
+                            b"sunsubscribe", b"punsubscribe", b"quit", b"reset"})
+"""What a RESP2 connection with subscriptions may run (RESP3 may run anything)."""
+
+
+def full_name(args: list[bytes]) -> str:
+    """Redis' `fullname` of a command: `get`, or `config|set` for a container's subcommand."""
+    first = args[0].lower()
+    if first in CONTAINERS and len(args) >= 2:
+        first += b"|" + args[1].lower()
+    return first.decode(errors="replace")
+
+
+def pubsub_refusal(args: list[bytes]) -> resp.Error:
+    return resp.Error(f"ERR Can't execute '{full_name(args)}': only (P|S)SUBSCRIBE / "
+                      "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
 
 
 class Files(Protocol):
@@ -113,6 +144,8 @@ class Connection:
         self.replica: ReplicaLink | None = None
         self.repl_listening_port = 0
         self.repl_ip: str | None = None
+        self.in_exec = False
+        """An own command queued in MULTI is running inside EXEC (WAIT must not block)."""
         self._resume = asyncio.Event()
 
     # -- output ---------------------------------------------------------------------------
@@ -239,6 +272,34 @@ class Connection:
                 f"resp={session.protocol}")
 
 
+@dataclass(frozen=True)
+class PrimaryClient:
+    """A replica's link to its primary as CLIENT LIST shows it: a client like the others,
+    flagged `M`, run by `(superuser)`, whose `cmd` is the last command the stream applied."""
+
+    link: PrimaryLink
+    clock: Callable[[], float]
+
+    @property
+    def id(self) -> int:
+        return int(self.link.session.info["id"])
+
+    def kind(self) -> str:
+        return "master"
+
+    def describe(self) -> str:
+        link = self.link
+        now = self.clock()
+        peer = link.writer.get_extra_info("peername") or ("?", 0)
+        local = link.writer.get_extra_info("sockname") or ("?", 0)
+        last = link.session.current.replace(" ", "|") or "NULL"
+        return (f"id={self.id} addr={peer[0]}:{peer[1]} laddr={local[0]}:{local[1]} fd=7 name= "
+                f"age={int(now - link.created)} idle={int(now - link.last_io)} flags=M "
+                f"db={link.session.db} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 "
+                "argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=1840 "
+                f"events=r cmd={last} user=(superuser) redir=-1 resp=2")
+
+
 class RedisServer:
     """One fake redis-server: its data, its clients, its replication."""
 
@@ -273,6 +334,14 @@ class RedisServer:
         self._cron: asyncio.Task[None] | None = None
         self._own: dict[bytes, commands.Handler] = commands.handlers(self)
 
+    def listed_clients(self) -> list[Connection | PrimaryClient]:
+        """CLIENT LIST's clients in id order: the connections, and a replica's primary link."""
+        listed: list[Connection | PrimaryClient] = list(self.clients.values())
+        link = self.replication.link
+        if link is not None:
+            listed.append(PrimaryClient(link, self.clock))
+        return sorted(listed, key=lambda client: client.id)
+
     # -- lifecycle ------------------------------------------------------------------------
 
     @property
@@ -291,6 +360,7 @@ class RedisServer:
         except snapshot.SnapshotError as exc:
             self.log.warning(f"{exc}")
             return
+        self.replication.last_load = (stats.keys_loaded, stats.keys_expired)
         self.log.notice(f"RDB age {max(0, int(self.clock() - stats.created_at))} seconds")
         self.log.notice(f"RDB memory usage when created {stats.memory_mb:.2f} Mb")
         self.log.notice(f"Done loading RDB, keys loaded: {stats.keys_loaded}, keys expired: "
@@ -363,7 +433,10 @@ class RedisServer:
         handler = self._own.get(first)
         session = conn.session
         if handler is not None:
-            conn.last_command = first.decode(errors="replace")
+            if session.subscriptions and session.protocol == 2 and first not in PUBSUB_CONTEXT:
+                conn.reply(pubsub_refusal(args))
+                return None
+            conn.last_command = full_name(args)
             if session.queueing and first != b"quit":
                 self._queue_own(conn, first, handler, args)
                 return None
@@ -388,8 +461,12 @@ class RedisServer:
     def _run_queued(conn: Connection, handler: commands.Handler, args: list[bytes]) -> Any:
         """An own command queued in MULTI, run by EXEC: the frame of its reply."""
         frames: list[Any] = []
-        with conn.replies_into(frames):
-            handler(conn, args)
+        conn.in_exec = True
+        try:
+            with conn.replies_into(frames):
+                handler(conn, args)
+        finally:
+            conn.in_exec = False
         return frames[0] if frames else resp.OK
 
     def execute(self, conn: Connection, args: list[bytes]) -> None:
@@ -421,6 +498,10 @@ class RedisServer:
                 conn.reply(resp.Error(
                     f"EXECABORT Transaction discarded because of: {refusal.message}"))
                 return
+        if session.subscriptions and session.protocol == 2 \
+                and args[0].lower() not in PUBSUB_CONTEXT:
+            conn.reply(pubsub_refusal(args))
+            return
         replies = session.execute(args, name)
         protocol = session.protocol
         out = conn.out
@@ -458,6 +539,7 @@ class RedisServer:
 
     def _from_replica(self, conn: Connection, args: list[bytes]) -> None:
         """After PSYNC a connection only sends REPLCONF ACK; nothing is answered."""
+        conn.last_command = "replconf"
         if len(args) >= 3 and args[0].lower() == b"replconf" and args[1].lower() == b"ack":
             try:
                 offset = int(args[2])
@@ -520,18 +602,26 @@ class RedisServer:
 
     def facts(self) -> info.Facts:
         keyspace = []
+        now = self.clock()
         for number in sorted(self.fake.dbs):
             db = self.fake.dbs[number]
-            db.time = self.clock()
+            db.time = now
             keys = len(db)
             if keys:
-                expires = sum(1 for item in db._dict.values()
-                              if item.expireat is not None)
-                keyspace.append(info.KeyspaceEntry(number, keys, expires))
+                deadlines = [item.expireat for item in db._dict.values()
+                             if item.expireat is not None]
+                avg_ttl = (int(sum(max(0.0, d - now) for d in deadlines) * 1000 / len(deadlines))
+                           if deadlines else 0)
+                keyspace.append(info.KeyspaceEntry(number, keys, len(deadlines), avg_ttl))
+        replication = self.replication
+        sync = replication.sync_stats
+        # A replica's link to its primary is a client too (flags=M), and counted as one.
+        primary_client = int(replication.link is not None)
         return info.Facts(
             now=self.clock(), started_at=self.started_at, pid=self.log.pid, run_id=self.run_id,
             port=self.config.port, config_file=self.config.file or "",
-            connected_clients=sum(1 for c in self.clients.values() if c.replica is None),
+            connected_clients=primary_client + sum(1 for c in self.clients.values()
+                                                   if c.replica is None),
             blocked_clients=sum(1 for c in self.clients.values() if c.session.blocked),
             maxclients=self.config.get_int("maxclients"),
             used_memory=900_000 + 100 * sum(e.keys for e in keyspace),
@@ -540,7 +630,10 @@ class RedisServer:
             last_save=self.last_save, saves=self.stats.saves,
             aof_enabled=self.config.get_bool("appendonly"),
             replication=self.replication.info_lines(), keyspace=keyspace,
-            pubsub_channels=len(self.fake.subscribers), pubsub_patterns=len(self.fake.psubscribers))
+            pubsub_channels=len(self.fake.subscribers), pubsub_patterns=len(self.fake.psubscribers),
+            hz=self.config.get_int("hz"), sync_full=sync.full, sync_partial_ok=sync.partial_ok,
+            sync_partial_err=sync.partial_err, last_load_keys_loaded=replication.last_load[0],
+            last_load_keys_expired=replication.last_load[1])
 
 
 def unknown_command(args: list[bytes]) -> resp.Error:
