@@ -144,7 +144,13 @@ class APIServer:
 
     # -- create --------------------------------------------------------------------------
 
-    def create(self, obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
+    def create(self, obj: dict[str, Any], namespace: str | None = None, *,
+               dry_run: bool = False) -> dict[str, Any]:
+        """Default, validate, admit and store a new object.
+
+        With `dry_run` (`?dryRun=All`) every step but storing runs and the answer is the
+        object that would have been stored, without a resourceVersion, as kube-apiserver's
+        dry-run storage answers."""
         rt = self.type_of(obj)
         new = objects.clone(obj)
         m = objects.meta(new)
@@ -155,13 +161,20 @@ class APIServer:
             m.pop(f, None)
         m["uid"] = _random_uuid4(self._rng)
         m["creationTimestamp"] = objects.format_time(self._clock())
-        m["generation"] = 1
+        if rt.tracks_generation:
+            m["generation"] = 1
+        else:
+            m.pop("generation", None)
         self._reset_status_on_create(rt, new)
         self._default(rt, new)
         if not m.get("name") and m.get("generateName"):
             m["name"] = self._generated_name(rt, ns, str(m["generateName"]))
         self._validate(rt, new, None)
         self._admit_create(rt, new)
+        if dry_run:
+            if self.store.try_get(rt.key, ns, str(m.get("name", ""))) is not None:
+                raise errors.AlreadyExists(rt.key, str(m.get("name", "")))
+            return new
         stored = self.store.create(rt.key, new)
         if rt.key == CRDS:
             stored = self._established(stored)
@@ -266,7 +279,8 @@ class APIServer:
 
     # -- update and patch ----------------------------------------------------------------
 
-    def update(self, obj: dict[str, Any], *, subresource: str | None = None) -> dict[str, Any]:
+    def update(self, obj: dict[str, Any], *, subresource: str | None = None,
+               dry_run: bool = False) -> dict[str, Any]:
         rt = self.type_of(obj)
         m = obj.get("metadata") or {}
         name = m.get("name")
@@ -280,15 +294,15 @@ class APIServer:
         if subresource == "status":
             # Only the status of what was sent is kept (`_update`): copy just that.
             sent = {"status": objects.clone(obj["status"])} if "status" in obj else {}
-            return self._update(rt, sent, old, subresource)
-        return self._update(rt, objects.clone(obj), old, subresource)
+            return self._update(rt, sent, old, subresource, dry_run)
+        return self._update(rt, objects.clone(obj), old, subresource, dry_run)
 
     def update_status(self, obj: dict[str, Any]) -> dict[str, Any]:
         return self.update(obj, subresource="status")
 
     def patch(self, resource: str, name: str, body: Any, namespace: str | None = None, *,
               patch_type: PatchType = PatchType.MERGE,
-              subresource: str | None = None) -> dict[str, Any]:
+              subresource: str | None = None, dry_run: bool = False) -> dict[str, Any]:
         rt = self.resolve(resource)
         ns = self._namespace(rt, namespace)
         old = self.store.get(rt.key, ns, name)
@@ -313,10 +327,12 @@ class APIServer:
         wanted_rv = nm.get("resourceVersion")
         if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
             raise errors.Conflict(rt.key, name)
-        return self._update(rt, new, old, subresource)
+        return self._update(rt, new, old, subresource, dry_run)
 
     def _update(self, rt: ResourceType, new: dict[str, Any], old: dict[str, Any],
-                subresource: str | None) -> dict[str, Any]:
+                subresource: str | None, dry_run: bool = False) -> dict[str, Any]:
+        """The shared tail of update and patch; a dry run stops before the store and
+        answers with what would have been written (its resourceVersion still the old)."""
         om = old["metadata"]
         if subresource == "status":
             if not rt.has_status:
@@ -336,7 +352,7 @@ class APIServer:
             self._keep_system_fields(rt, new, old)
         if subresource is None:
             self._default(rt, new)
-            if _spec_of(new) != _spec_of(old):
+            if rt.tracks_generation and _spec_of(new) != _spec_of(old):
                 new["metadata"]["generation"] = int(om.get("generation") or 1) + 1
         if subresource is None:
             self._validate(rt, new, old)
@@ -348,6 +364,8 @@ class APIServer:
         new["metadata"]["resourceVersion"] = om["resourceVersion"]
         if new == old:
             return old  # A no-op write is not a write: no new revision, no event.
+        if dry_run:
+            return new
         stored = self.store.update(rt.key, new, expected_version=om["resourceVersion"])
         if rt.key == CRDS:
             self._register_crd(stored)

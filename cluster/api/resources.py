@@ -47,9 +47,21 @@ class ResourceType:
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
     @property
+    def tracks_generation(self) -> bool:
+        """Whether the API server keeps `metadata.generation` for this kind. Only kinds
+        whose spec a controller acts on do (workloads, CRDs, custom resources; pods as
+        since Kubernetes 1.33); a ConfigMap, Service or Secret has none."""
+        return self.custom or self.key in _GENERATION_KINDS
+
+    @property
     def qualified_kind(self) -> str:
         """`Pod`, `Deployment.apps`: the form used in `... is invalid` messages."""
         return f"{self.kind}.{self.group}" if self.group else self.kind
+
+
+_GENERATION_KINDS = frozenset({"pods", "replicasets.apps", "deployments.apps",
+                               "statefulsets.apps",
+                               "customresourcedefinitions.apiextensions.k8s.io"})
 
 
 def _core(kind: str, plural: str, short: tuple[str, ...] = (), namespaced: bool = True,

@@ -132,11 +132,16 @@ DRY_RUN_ALL = "All"
 
 
 def _refuse_dry_run(query: Any) -> None:
-    """The engine writes or refuses; it cannot run its defaulting and validation without
-    storing, so a dry-run create, update or patch is refused rather than silently
-    performed for real. (A delete is checked without writing: `_delete_one`.)"""
+    """Binding and scale writes have no dry-run path in the engine; a dry run is refused
+    rather than silently performed for real."""
     if query.getall("dryRun", []):
-        raise errors.BadRequest("dryRun is not supported by this server")
+        raise errors.BadRequest("dryRun is not supported for this request by this server")
+
+
+def _query_dry_run(request: web.Request, options_kind: str) -> bool:
+    """A create, update or patch's `?dryRun=All`: the API server runs every step but
+    the store's write (`APIServer.create/update/patch(dry_run=True)`)."""
+    return _dry_run(request.query.getall("dryRun", []), options_kind)
 
 
 def _dry_run(values: list[Any], options_kind: str) -> bool:
@@ -362,17 +367,17 @@ def _get(request: web.Request, ctx: ServerContext, target: Target) -> web.Respon
 # -- writes ----------------------------------------------------------------------------
 
 async def _create(request: web.Request, ctx: ServerContext, target: Target) -> web.Response:
-    _refuse_dry_run(request.query)
+    dry_run = _query_dry_run(request, "CreateOptions")
     obj = await _object_body(request, target)
-    created = ctx.api.create(obj, target.namespace)
+    created = ctx.api.create(obj, target.namespace, dry_run=dry_run)
     return _object_reply(ctx, request, target.rt, created, 201)
 
 
 async def _update(request: web.Request, ctx: ServerContext, target: Target) -> web.Response:
-    _refuse_dry_run(request.query)
+    dry_run = _query_dry_run(request, "UpdateOptions")
     obj = await _object_body(request, target)
     _check_name(target, obj["metadata"])
-    updated = ctx.api.update(obj, subresource=target.subresource)
+    updated = ctx.api.update(obj, subresource=target.subresource, dry_run=dry_run)
     return _object_reply(ctx, request, target.rt, updated)
 
 
@@ -397,10 +402,11 @@ async def _patch_body(request: web.Request, rt: ResourceType) -> tuple[PatchType
 
 
 async def _patch(request: web.Request, ctx: ServerContext, target: Target) -> web.Response:
-    _refuse_dry_run(request.query)
+    dry_run = _query_dry_run(request, "PatchOptions")
     patch_type, body = await _patch_body(request, target.rt)
     patched = ctx.api.patch(target.rt.key, target.name or "", body, target.namespace,
-                            patch_type=patch_type, subresource=target.subresource)
+                            patch_type=patch_type, subresource=target.subresource,
+                            dry_run=dry_run)
     return _object_reply(ctx, request, target.rt, patched)
 
 
@@ -436,7 +442,8 @@ def _scale_of(obj: dict[str, Any]) -> dict[str, Any]:
 async def _write_scale(request: web.Request, ctx: ServerContext, target: Target) -> web.Response:
     """PUT or PATCH a Scale: the new spec.replicas is written to the parent object, with
     the Scale's resourceVersion (when given) as its precondition."""
-    _refuse_dry_run(request.query)
+    dry_run = _query_dry_run(request, "UpdateOptions" if request.method == "PUT"
+                             else "PatchOptions")
     rt, name = target.rt, target.name or ""
     # The body is read before the object: a read in between and a write by a controller
     # meanwhile would turn the object's old resourceVersion into a precondition the
@@ -464,7 +471,8 @@ async def _write_scale(request: web.Request, ctx: ServerContext, target: Target)
     rv = (wanted.get("metadata") or {}).get("resourceVersion")
     if rv:
         change["metadata"] = {"resourceVersion": rv}
-    updated = ctx.api.patch(rt.key, name, change, target.namespace, patch_type=PatchType.MERGE)
+    updated = ctx.api.patch(rt.key, name, change, target.namespace, patch_type=PatchType.MERGE,
+                            dry_run=dry_run)
     return statuses.json_response(_scale_of(updated))
 
 

@@ -161,3 +161,37 @@ def test_service_update_without_cluster_ip_keeps_the_allocated_one() -> None:
     del svc["spec"]["clusterIP"], svc["spec"]["clusterIPs"]
     svc["spec"]["ports"][0]["port"] = 8080
     assert api.update(svc)["spec"]["clusterIP"] == ip
+
+
+def test_only_kinds_a_controller_follows_keep_a_generation() -> None:
+    """A Deployment counts its spec changes in metadata.generation; a ConfigMap has none,
+    before or after a change, as in kube-apiserver."""
+    api = make_api()
+    cm = api.create(configmap("cfg"))
+    assert "generation" not in cm["metadata"]
+    changed = api.update({**cm, "data": {"k": "w"}})
+    assert "generation" not in changed["metadata"]
+    assert api.create(deployment("web"))["metadata"]["generation"] == 1
+
+
+def test_a_dry_run_is_answered_as_the_write_and_stores_nothing() -> None:
+    """create/update/patch with dry_run run defaulting, validation and admission, answer
+    with the would-be object and leave the store's revision where it was."""
+    api = make_api()
+    web = api.create(deployment("web"))
+    before = api.revision
+    made = api.create(pod("p"), dry_run=True)
+    assert made["metadata"]["uid"] and "resourceVersion" not in made["metadata"]
+    assert made["spec"]["tolerations"]  # admitted: DefaultTolerationSeconds ran
+    patched = api.patch("deployments.apps", "web", {"spec": {"replicas": 5}}, "default",
+                        dry_run=True)
+    assert patched["spec"]["replicas"] == 5 and patched["metadata"]["generation"] == 2
+    updated = api.update({**web, "spec": {**web["spec"], "replicas": 7}}, dry_run=True)
+    assert updated["spec"]["replicas"] == 7
+    assert api.revision == before and api.list("pods", "default")[0] == []
+    assert api.get("deployments.apps", "web", "default")["spec"]["replicas"] == 1
+    with pytest.raises(errors.AlreadyExists):
+        api.create(deployment("web"), dry_run=True)
+    with pytest.raises(errors.Invalid):
+        api.patch("deployments.apps", "web", {"spec": {"replicas": -1}}, "default",
+                  dry_run=True)

@@ -274,12 +274,51 @@ async def test_delete_collection_by_selector() -> None:
         assert [p["metadata"]["name"] for p in s.api.list("pods")[0]] == ["b"]
 
 
-async def test_dry_run_is_refused_without_writing() -> None:
-    """dryRun=All is a 400 rather than a real write."""
+async def test_dry_run_writes_answer_as_the_write_would_and_store_nothing() -> None:
+    """dryRun=All on a create, a patch, an update and a scale: defaulted, validated and
+    answered, and the store's revision does not move."""
     async with serving() as s:
-        reply = await s.call("POST", CMS, configmap("c"), params={"dryRun": "All"})
-        assert reply.status == 400 and "dryRun" in reply.body["message"]
-        assert s.api.list("configmaps", "default")[0] == []
+        dry = {"dryRun": "All"}
+        made = await s.call("POST", PODS, pod("p1"), params=dry)
+        assert made.status == 201 and made.body["metadata"]["uid"]
+        assert "resourceVersion" not in made.body["metadata"]
+        assert s.api.list("pods", "default")[0] == []
+        real = await s.call("POST", PODS, pod("p1"))
+        assert made.body["spec"] == real.body["spec"]  # defaulted and admitted alike
+        await s.call("POST", "/apis/apps/v1/namespaces/default/deployments", deployment("web"))
+        before = s.api.revision
+        web = "/apis/apps/v1/namespaces/default/deployments/web"
+        patched = await s.call("PATCH", web, {"spec": {"replicas": 4}}, params=dry,
+                               content_type="application/merge-patch+json")
+        assert patched.status == 200 and patched.body["spec"]["replicas"] == 4
+        assert patched.body["metadata"]["generation"] == 2
+        put = await s.call("PUT", web, dict(patched.body, spec=dict(patched.body["spec"],
+                                                                    replicas=6)), params=dry)
+        assert put.status == 200 and put.body["spec"]["replicas"] == 6
+        scaled = await s.call("PATCH", web + "/scale", {"spec": {"replicas": 9}}, params=dry,
+                              content_type="application/merge-patch+json")
+        assert scaled.body["spec"]["replicas"] == 9
+        assert s.api.revision == before
+        assert s.api.get("deployments.apps", "web", "default")["spec"]["replicas"] == 1
+
+
+async def test_dry_run_writes_are_refused_as_the_real_ones_would_be() -> None:
+    """A dry run still answers AlreadyExists, Invalid and NotFound, and any dryRun value
+    other than All is a 422."""
+    async with serving() as s:
+        await s.call("POST", CMS, configmap("c"))
+        dry = {"dryRun": "All"}
+        assert (await s.call("POST", CMS, configmap("c"), params=dry)).status == 409
+        bad = pod("bad")
+        bad["spec"]["containers"][0].pop("image")
+        invalid = await s.call("POST", PODS, bad, params=dry)
+        assert invalid.status == 422 and invalid.body["reason"] == "Invalid"
+        missing = await s.call("PATCH", CMS + "/nope", {"data": {"a": "b"}}, params=dry,
+                               content_type="application/merge-patch+json")
+        assert missing.status == 404
+        some = await s.call("POST", CMS, configmap("d"), params={"dryRun": "Some"})
+        assert some.status == 422 and 'supported values: "All"' in some.body["message"]
+        assert [c["metadata"]["name"] for c in s.api.list("configmaps", "default")[0]] == ["c"]
 
 
 async def test_binding_assigns_a_node() -> None:
