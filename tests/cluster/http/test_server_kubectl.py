@@ -46,7 +46,7 @@ class Kubectl:
         self.env = dict(os.environ, HOME=str(home), KUBECONFIG=str(kubeconfig))
 
     async def start(self, *args: str) -> asyncio.subprocess.Process:
-            return await asyncio.create_subprocess_exec(
+        return await asyncio.create_subprocess_exec(
             need_kubectl(), *args, env=self.env, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE)
 
@@ -124,6 +124,31 @@ async def test_kubectl_server_dry_run_delete_keeps_the_object(tmp_path: Path) ->
         out = await kubectl("delete", "configmap", "keep", "--dry-run=server")
         assert out == 'configmap "keep" deleted (server dry run)\n'
         assert s.api.get("configmaps", "keep", "default")["metadata"]["name"] == "keep"
+
+
+async def test_kubectl_server_dry_run_and_diff_store_nothing(tmp_path: Path) -> None:
+    """`create`/`apply --dry-run=server` answer as the write would and store nothing;
+    `kubectl diff` shows exactly the changed field (exit 1), and nothing moves."""
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text(MANIFEST)
+    async with tls_serving(tmp_path) as (s, kubectl):
+        assert await kubectl("create", "-f", str(manifest), "--dry-run=server") == \
+            "configmap/cfg created (server dry run)\n"
+        assert s.api.list("configmaps", "default")[0] == []
+        await kubectl("apply", "-f", str(manifest))
+        manifest.write_text(MANIFEST.replace('"1"', '"2"'))
+        revision = s.api.revision
+        assert await kubectl("apply", "-f", str(manifest), "--dry-run=server") == \
+            "configmap/cfg configured (server dry run)\n"
+        diff = await kubectl.start("diff", "-f", str(manifest))
+        async with asyncio.timeout(30):
+            out, err = await diff.communicate()
+        assert diff.returncode == 1, err.decode()
+        changed = [line for line in out.decode().splitlines()
+                   if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+        assert changed == ['-  a: "1"', '+  a: "2"']
+        assert s.api.revision == revision
+        assert s.api.get("configmaps", "cfg", "default")["data"] == {"a": "1"}
 
 
 async def test_kubectl_describe_service_shows_its_endpoints(tmp_path: Path) -> None:
