@@ -27,13 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, cast
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.geometry import Size
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import Footer, Input
 
 from cluster.api import errors, objects, selectors
 from cluster.api.resources import ResourceType
@@ -41,6 +42,7 @@ from cluster.client import Client
 from cluster.informer import HandlerRegistration, Informer, InformerFactory
 from cluster.kubectl.commands import Kubectl
 from cluster.kubectl.printing import kind_word
+from cluster.kubectl.session import api_error_line
 from tui import actions, commands, haview, keys
 from tui.keys import DESTRUCTIVE_ACTIONS, KEY_DISPLAY, MAIN_BINDINGS
 from tui.connection import Connection
@@ -181,6 +183,11 @@ class MainScreen(Screen[None]):
     def on_command_bar_done(self, event: CommandBar.Done) -> None:
         cast("DashboardApp", self.app).command_bar_done(event.mode, event.text)
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        bar = event.input
+        if isinstance(bar, CommandBar) and bar.display and bar.mode is BarMode.FILTER:
+            cast("DashboardApp", self.app).preview_filter(event.value)
+
 
 class DashboardApp(App[int]):
     """The dashboard over one `Connection`."""
@@ -208,6 +215,8 @@ class DashboardApp(App[int]):
         self.redis_pods: set[str] = set()
         """Running pods of a redis image with no role label: what the role probe asks."""
         self.history: list[ViewState] = []
+        self._filter_before = ""
+        """The filter when `/` was pressed: what esc on the filter bar goes back to."""
         self.model: TableModel | None = None
         self.rt: ResourceType | None = None
         self.pods: Informer | None = None
@@ -457,13 +466,16 @@ class DashboardApp(App[int]):
 
     # -- HA pane --------------------------------------------------------------------------
 
-    def on_resize(self) -> None:
-        self._layout_ha()
+    def on_resize(self, event: events.Resize) -> None:
+        # The handler runs before `App.size` takes the new size: lay out for the event's,
+        # or the pane would always be laid out for the size before the last resize.
+        self._layout_ha(event.size)
 
-    def ha_placement(self) -> HAPlacement:
+    def ha_placement(self, size: Size | None = None) -> HAPlacement:
         """Right of the table when the terminal is wide, under it when it is not, hidden
-        when it is small or the log pane needs the room; `:ha` overrides."""
-        width, height = self.size
+        when it is small or the log pane needs the room; `:ha` overrides. `size` is the
+        terminal's (default: the app's current size)."""
+        width, height = size or self.size
         s = self.settings
         if width >= s.ha_right_width:
             auto = HAPlacement.RIGHT
@@ -487,16 +499,16 @@ class DashboardApp(App[int]):
         except (LookupError, NoMatches):
             return False
 
-    def _layout_ha(self) -> None:
+    def _layout_ha(self, size: Size | None = None) -> None:
         try:
             screen = self._main()
             screen.query_one("#ha", HAPane)
         except (LookupError, NoMatches):
             return
-        placement = self.ha_placement()
+        placement = self.ha_placement(size)
         for option in HAPlacement:
             screen.set_class(option is placement, f"-ha-{option.value}")
-        screen.set_class(self._ha_narrow(placement), "-ha-narrow")
+        screen.set_class(self._ha_narrow(placement, size), "-ha-narrow")
 
     def action_toggle_ha(self) -> None:
         self._ha_forced = self.ha_placement() is HAPlacement.HIDDEN
@@ -528,8 +540,9 @@ class DashboardApp(App[int]):
         self._main().query_one("#ha", HAPane).show(
             view, wide=wide, compact=self._ha_narrow(placement), roles=roles)
 
-    def _ha_narrow(self, placement: HAPlacement) -> bool:
-        return placement is HAPlacement.BOTTOM and self.size.width < self.settings.ha_wide_width
+    def _ha_narrow(self, placement: HAPlacement, size: Size | None = None) -> bool:
+        width = (size or self.size).width
+        return placement is HAPlacement.BOTTOM and width < self.settings.ha_wide_width
 
     def refresh_now(self) -> None:
         """Redraw the HA pane and the header now rather than at their next tick (before a
@@ -640,16 +653,31 @@ class DashboardApp(App[int]):
 
     def action_filter(self) -> None:
         current = self.model.row_filter.text if self.model is not None else ""
+        self._filter_before = current
         self.command_bar.start(BarMode.FILTER, current)
 
     def command_bar_done(self, mode: BarMode, text: str | None) -> None:
         self.table.focus()
-        if text is None:
-            return
         if mode is BarMode.FILTER:
-            self.set_filter(text)
-        else:
+            # esc, or a filter refused, puts back the one the rows had before `/` (the
+            # rows were filtered while the text was typed).
+            if text is None or not self.set_filter(text):
+                self.set_filter(self._filter_before)
+        elif text is not None:
             self.run_command(text)
+
+    def preview_filter(self, text: str) -> None:
+        """k9s filters as the user types: each change to `/`'s text filters the rows at
+        once. Text that is not a filter yet (`rfr[`, a bare `-l`) leaves the rows as they
+        are, without a word; enter reports it."""
+        if self.model is None or text.strip() == self.model.row_filter.text:
+            return
+        try:
+            row_filter = RowFilter.parse(text)
+        except FilterError:
+            return
+        self.model.row_filter = row_filter
+        self._rebuild()
 
     def set_filter(self, text: str) -> bool:
         """Filter the table's rows (`/` then enter); False when the filter is invalid."""
@@ -766,6 +794,20 @@ class DashboardApp(App[int]):
             self.notify("logs are for pods: select a pod (:pods)", severity="warning")
             return
         self.open_logs(objects.namespace_of(obj), objects.name_of(obj))
+
+    def action_shell(self) -> None:
+        """s: k9s's shell. Pods here run no terminal, so the shell is the command bar
+        holding `exec POD -- `: each line typed after it runs in the pod, like one command
+        typed at a shell prompt."""
+        obj = self._require_selected()
+        if obj is None or self.rt is None:
+            return
+        if self.rt.key != "pods":
+            self.notify("a shell is for pods: select a pod (:pods)", severity="warning")
+            return
+        name, ns = objects.name_of(obj), objects.namespace_of(obj)
+        where = "" if ns == (self.namespace or "default") else f" -n {ns}"
+        self.command_bar.start(BarMode.COMMAND, f"exec {name}{where} -- ", select=False)
 
     def open_logs(self, namespace: str, pod: str, container: str | None = None,
                   previous: bool = False) -> None:
@@ -1023,8 +1065,14 @@ class DashboardApp(App[int]):
         if isinstance(command, commands.SwitchView):
             return await self._switch_to(command)
         if isinstance(command, commands.Logs):
-            self.open_logs(command.namespace or self.namespace or "default", command.pod,
-                           command.container, command.previous)
+            namespace = command.namespace or self.namespace or "default"
+            try:
+                await self.client.get("pods", command.pod, namespace)
+            except errors.APIError as e:
+                # As `kubectl logs` says it, rather than a pane opened on nothing.
+                self.notify(api_error_line(e), severity="error")
+                return False
+            self.open_logs(namespace, command.pod, command.container, command.previous)
             return True
         assert isinstance(command, commands.RunKubectl)
         if self.readonly and command.verb in commands.WRITE_VERBS:

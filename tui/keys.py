@@ -9,8 +9,8 @@ from textual.binding import Binding
 
 from tui.screens.help import HelpSection
 
-DESTRUCTIVE_ACTIONS = frozenset({"kill", "delete", "faults", "fault"})
-"""What `--readonly` removes."""
+DESTRUCTIVE_ACTIONS = frozenset({"kill", "delete", "faults", "fault", "shell"})
+"""What `--readonly` removes (k9s's read-only mode takes the shell away too)."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ MAIN_BINDINGS: tuple[KeySpec, ...] = (
     KeySpec("l", "logs", "Logs", "Logs of the selected pod"),
     KeySpec("d", "describe", "Desc", "Describe the selected object"),
     KeySpec("y", "yaml", "YAML", "YAML of the selected object"),
+    KeySpec("s", "shell", "Shell", "Shell: exec a command in the selected pod",
+            footer=False),
     KeySpec("ctrl+k", "kill", "Kill", "Kill the selected pod now (grace period 0)"),
     KeySpec("ctrl+d", "delete", "Del", "Delete the selected object (asks first)"),
     KeySpec("f", "faults", "Faults", "Fault menu for the selected pod or node"),

@@ -56,9 +56,12 @@ class CommandBar(Input):
         self._history: dict[BarMode, list[str]] = {mode: [] for mode in BarMode}
         self._cursor = 0
 
-    def start(self, mode: BarMode, text: str = "") -> None:
-        """Show the bar in `mode`, holding `text`, and focus it."""
+    def start(self, mode: BarMode, text: str = "", *, select: bool = True) -> None:
+        """Show the bar in `mode`, holding `text`, and focus it. With `select` the text is
+        selected, so typing replaces it (the filter offered again); without, typing goes
+        after it (a command begun for the user, as `s` begins `exec POD -- `)."""
         self.mode = mode
+        self.select_on_focus = select
         self.border_title = mode.prompt
         self.placeholder = ("pods, no, deploy, sts, svc, rf, ns NAME, run/apply/delete/scale/"
                             "exec ..., q" if mode is BarMode.COMMAND

@@ -7,6 +7,12 @@ wrap and timestamps can be toggled by re-rendering what it already has.
 
 Keys while the pane has focus (k9s's): `s` follow on/off, `w` wrap, `t` timestamps,
 `p` the previous container.
+
+"Follow" is k9s's autoscroll: the log is always streamed as `kubectl logs -f` streams it,
+and follow only decides whether the view keeps jumping to the newest line. Turning it off
+therefore keeps the lines coming and the view where it is, so a person can stop and read;
+scrolling back (up, page up, home, the mouse wheel) turns it off by itself, since otherwise
+the next batch of lines would yank the view back to the end. `s` turns it on again.
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ from typing import Any, AsyncIterator, ClassVar, Protocol
 from rich.text import Text
 from textual import work
 from textual.binding import Binding, BindingType
+from textual import events
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import RichLog
 
 from cluster.api import errors
@@ -63,6 +71,31 @@ class LogTarget:
         return f"logs {where}" + (f" · {' '.join(flags)}" if flags else "")
 
 
+class LogView(RichLog):
+    """The pane's RichLog; it says when the user scrolls back towards older lines."""
+
+    class ScrolledBack(Message):
+        """The user moved the view towards the start of the log."""
+
+    def _scrolled_back(self) -> None:
+        self.post_message(self.ScrolledBack())
+
+    def action_scroll_up(self) -> None:
+        self._scrolled_back()
+        super().action_scroll_up()
+
+    def action_page_up(self) -> None:
+        self._scrolled_back()
+        super().action_page_up()
+
+    def action_scroll_home(self) -> None:
+        self._scrolled_back()
+        super().action_scroll_home()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._scrolled_back()
+
+
 class LogPane(Vertical, can_focus=False):
     """A bordered RichLog fed by a follow worker; `open(target)` starts it."""
 
@@ -85,7 +118,7 @@ class LogPane(Vertical, can_focus=False):
         """The last failure reading the log (shown in the pane, and kept for tests)."""
 
     def compose(self):  # type: ignore[no-untyped-def]
-        yield RichLog(id="log-view", max_lines=self._lines.maxlen, wrap=False, markup=False,
+        yield LogView(id="log-view", max_lines=self._lines.maxlen, wrap=False, markup=False,
                       highlight=False, auto_scroll=True)
 
     @property
@@ -119,13 +152,31 @@ class LogPane(Vertical, can_focus=False):
             return
         flipped: dict[str, Any] = {what: not getattr(self.target, what)}
         target = replace(self.target, **flipped)
-        if what in ("follow", "previous"):
+        if what == "previous":
             self.open(target)
+            return
+        if what == "follow":
+            self._set_follow(target.follow)
             return
         self.target = target
         self.border_title = target.title
         self.view.wrap = target.wrap
         self._rerender()
+
+    def _set_follow(self, follow: bool) -> None:
+        """Autoscroll on or off; the stream goes on either way. On jumps to the end."""
+        if self.target is None or self.target.follow == follow:
+            return
+        self.target = replace(self.target, follow=follow)
+        self.border_title = self.target.title
+        self.view.auto_scroll = follow
+        if follow:
+            self._write_pending()
+            self.view.scroll_end(animate=False)
+
+    def on_log_view_scrolled_back(self, event: LogView.ScrolledBack) -> None:
+        event.stop()
+        self._set_follow(False)
 
     @property
     def text(self) -> str:
@@ -137,18 +188,12 @@ class LogPane(Vertical, can_focus=False):
 
     @work(exclusive=True, group="logs")
     async def _read(self, target: LogTarget) -> None:
-        client = self._client
         try:
-            if target.follow:
-                stream: AsyncIterator[Any] = client.follow_pod_logs(
-                    target.pod, target.namespace, container=target.container,
-                    previous=target.previous)
-                async for line in stream:
-                    self._pending.append(line)
-            else:
-                self._pending.extend(await client.pod_logs(
-                    target.pod, target.namespace, container=target.container,
-                    previous=target.previous))
+            stream: AsyncIterator[Any] = self._client.follow_pod_logs(
+                target.pod, target.namespace, container=target.container,
+                previous=target.previous)
+            async for line in stream:
+                self._pending.append(line)
         except errors.APIError as e:
             self._fail(e.message)
 
