@@ -11,7 +11,8 @@ import argparse
 import asyncio
 import json
 import sys
-from typing import TYPE_CHECKING, NoReturn, Sequence
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NoReturn, Sequence, TextIO
 
 from redisha import __version__
 
@@ -232,8 +233,7 @@ def _kubectl_main(argv: list[str]) -> int:
     async def run() -> int:
         async with remote.connect(target) as client:
             result = await Kubectl(client, namespace=remote.namespace_of(target)).run(
-                rest, out=lambda line: print(line, flush=True),
-                err=lambda line: print(line, file=sys.stderr, flush=True))
+                rest, out_text=_writer(sys.stdout), err_text=_writer(sys.stderr))
             return result.exit_code
     try:
         return asyncio.run(run())
@@ -242,6 +242,14 @@ def _kubectl_main(argv: list[str]) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _writer(stream: TextIO) -> Callable[[str], None]:
+    """Write kubectl's output as it comes, byte for byte (no newline added)."""
+    def write(text: str) -> None:
+        stream.write(text)
+        stream.flush()
+    return write
 
 
 # -- `redisha serve` ---------------------------------------------------------------------------

@@ -47,6 +47,7 @@ _ALL_NAMESPACES = Flag("all-namespaces", BOOL, "A", False)
 _FILENAME = Flag("filename", STRS, "f")
 _OUTPUT = Flag("output", STR, "o")
 _ALL = Flag("all", BOOL, default=False)
+_POD_RUNNING_TIMEOUT = Flag("pod-running-timeout", FlagKind.DURATION, default=20.0)
 
 COMMAND_FLAGS: dict[str, tuple[Flag, ...]] = {
     "get": (
@@ -95,8 +96,11 @@ COMMAND_FLAGS: dict[str, tuple[Flag, ...]] = {
         Flag("previous", BOOL, "p", False),
         Flag("tail", INT, default=-1),
         Flag("timestamps", BOOL, default=False),
+        _SELECTOR, _POD_RUNNING_TIMEOUT,
+        Flag("max-log-requests", INT, default=5),
     ),
     "exec": (
+        _POD_RUNNING_TIMEOUT,
         Flag("container", STR, "c"),
         Flag("stdin", BOOL, "i", False),
         Flag("tty", BOOL, "t", False),
@@ -120,7 +124,8 @@ USAGE = {
     "label": "kubectl label [--overwrite] (TYPE NAME | TYPE/NAME) KEY_1=VAL_1 ... KEY_N=VAL_N",
     "version": "kubectl version [--client]",
     "api-resources": "kubectl api-resources [--namespaced=true|false] [-o name]",
-    "logs": "kubectl logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER] [--tail=N] [--timestamps]",
+    "logs": "kubectl logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER] [-l SELECTOR] [--tail=N] "
+            "[--timestamps]",
     "exec": "kubectl exec (POD | TYPE/NAME) [-c CONTAINER] [-i] [-t] [-q] -- COMMAND [args...]",
 }
 
@@ -142,17 +147,22 @@ class Kubectl:
 
     async def run(self, argv: list[str], *, out: Callable[[str], None] | None = None,
                   err: Callable[[str], None] | None = None,
+                  out_text: Callable[[str], None] | None = None,
+                  err_text: Callable[[str], None] | None = None,
                   stdin: bytes | None = None) -> CommandResult:
         """Run one command line (without or with a leading `kubectl`).
 
-        `out` receives each stdout line as it is printed and `err` each stderr line; both
-        are also collected into the result. `stdin` is kubectl's standard input (what
+        `out` receives each stdout line as it is printed and `err` each stderr line;
+        `out_text`/`err_text` receive the text exactly as kubectl writes it (for a
+        terminal: jsonpath and exec output end without a newline); all are also
+        collected into the result. `stdin` is kubectl's standard input (what
         `exec -i` forwards). Cancelling the task stops a watch or `logs -f`; the
         cancellation propagates to the caller. The exit code is 0 or 1, except for `exec`,
         which passes on the command's.
         """
         session = Session(self._client, self._clock, self._namespace, False,
-                          self._cwd or Path.cwd(), out=out, err=err, stdin=stdin)
+                          self._cwd or Path.cwd(), out=out, err=err, out_text=out_text,
+                          err_text=err_text, stdin=stdin)
         try:
             await self._dispatch(session, list(argv))
         except CommandError as e:

@@ -29,6 +29,8 @@ from cluster.kubectl import columns as cols
 from cluster.kubectl.tabwriter import TabWriter
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+NODE_LEASE_NAMESPACE = "kube-node-lease"
+"""Where each kubelet keeps its heartbeat Lease, named after its node."""
 MAX_ANNOTATION_LEN = 140
 
 
@@ -42,6 +44,8 @@ class Related:
     """Pods on a node, or pods a workload controls."""
     replicasets: list[dict[str, Any]] = field(default_factory=list)
     endpoints: dict[str, Any] | None = None
+    lease: dict[str, Any] | None = None
+    """A node's Lease in kube-node-lease, when there is one."""
 
 
 class _Writer:
@@ -168,10 +172,9 @@ def _events(w: _Writer, events: list[dict[str, Any]] | None, now: float) -> None
         else:
             interval = first
         source = (e.get("source") or {}).get("component") or e.get("reportingController") or ""
+        # The involved object's fieldPath (`spec.containers{redis}`) is not part of the
+        # message kubectl 1.32 prints: `Pulling image "redis"`, nothing before it.
         message = (e.get("message") or "").strip()
-        path = (e.get("involvedObject") or {}).get("fieldPath")
-        if path:
-            message = f"{path}: {message}"
         w.write(1, f"{e.get('type', '')}\t{e.get('reason', '')}\t{interval}\t{source}\t"
                    f"{message}\n")
 
@@ -194,10 +197,8 @@ def _or_none(text: str) -> str:
 def _container_ports(ports: list[dict[str, Any]] | None, key: str) -> str:
     out = []
     for port in ports or ():
-        text = f"{port.get(key, 0)}/{port.get('protocol') or 'TCP'}"
-        if port.get("name"):
-            text += f" ({port['name']})"
-        out.append(text)
+        # kubectl 1.32 prints number and protocol only; the port's name is not shown.
+        out.append(f"{port.get(key, 0)}/{port.get('protocol') or 'TCP'}")
     return ", ".join(out)
 
 
@@ -505,6 +506,17 @@ def _percent(part: Fraction, whole: Fraction) -> int:
     return int(part * 100 / whole) if whole else 0
 
 
+def _lease(w: _Writer, lease: dict[str, Any]) -> None:
+    """The node's heartbeat Lease: kubectl shows who holds it and when it was renewed, which
+    is how a user tells a silent kubelet from a live one."""
+    spec = lease.get("spec") or {}
+    w.write(0, "Lease:\n")
+    w.write(1, f"HolderIdentity:\t{spec.get('holderIdentity') or '<unset>'}\n")
+    for key, title in (("acquireTime", "AcquireTime"), ("renewTime", "RenewTime")):
+        stamp = spec.get(key)
+        w.write(1, f"{title}:\t{_rfc1123z(stamp) if stamp else '<unset>'}\n")
+
+
 def describe_node(node: dict[str, Any], related: Related, now: float) -> str:
     w = _Writer()
     meta = node.get("metadata") or {}
@@ -517,6 +529,8 @@ def describe_node(node: dict[str, Any], related: Related, now: float) -> str:
     w.write(0, f"CreationTimestamp:\t{_rfc1123z(meta.get('creationTimestamp'))}\n")
     _taints(w, spec.get("taints"))
     w.write(0, f"Unschedulable:\t{'true' if spec.get('unschedulable') else 'false'}\n")
+    if related.lease is not None:
+        _lease(w, related.lease)
     if status.get("conditions"):
         w.write(0, "Conditions:\n  Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason"
                    "\tMessage\n")
@@ -541,7 +555,8 @@ def describe_node(node: dict[str, Any], related: Related, now: float) -> str:
                        ("osImage", "OS Image"), ("operatingSystem", "Operating System"),
                        ("architecture", "Architecture"),
                        ("containerRuntimeVersion", "Container Runtime Version"),
-                       ("kubeletVersion", "Kubelet Version")):
+                       ("kubeletVersion", "Kubelet Version"),
+                       ("kubeProxyVersion", "Kube-Proxy Version")):
         w.write(0, f"  {label}:\t{info.get(key, '')}\n")
     if spec.get("podCIDR"):
         w.write(0, f"PodCIDR:\t{spec['podCIDR']}\n")
@@ -745,10 +760,6 @@ def describe_statefulset(sts: dict[str, Any], related: Related, now: float) -> s
     w.write(0, f"Selector:\t{_selector_text(spec.get('selector'))}\n")
     _labels(w, "Labels", meta.get("labels"))
     _annotations(w, "Annotations", meta.get("annotations"))
-    if spec.get("serviceName"):
-        w.write(0, f"Service Name:\t{spec['serviceName']}\n")
-    if spec.get("podManagementPolicy"):
-        w.write(0, f"Pod Management Policy:\t{spec['podManagementPolicy']}\n")
     w.write(0, f"Replicas:\t{spec.get('replicas', 0)} desired | {status.get('replicas', 0)} "
                "total\n")
     strategy = spec.get("updateStrategy") or {}
@@ -758,11 +769,6 @@ def describe_statefulset(sts: dict[str, Any], related: Related, now: float) -> s
         w.write(1, f"Partition:\t{ru['partition']}\n")
         if ru.get("maxUnavailable") is not None:
             w.write(1, f"MaxUnavailable:\t{ru['maxUnavailable']}\n")
-    policy = spec.get("persistentVolumeClaimRetentionPolicy")
-    if policy:
-        w.write(0, "Persistent Volume Claim Retention Policy:\n")
-        w.write(1, f"WhenDeleted:\t{policy.get('whenDeleted', '')}\n")
-        w.write(1, f"WhenScaled:\t{policy.get('whenScaled', '')}\n")
     w.write(0, f"Pods Status:\t{_pods_status(related.pods)}\n")
     _pod_template(w, spec.get("template"))
     templates = spec.get("volumeClaimTemplates") or ()
@@ -1031,6 +1037,11 @@ async def gather(client: Client, rt: ResourceType, obj: dict[str, Any]) -> Relat
                                  field_selector=f"spec.nodeName={objects.name_of(obj)}")
         related.pods = [p for p in pods.items
                         if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+        try:
+            related.lease = await client.get("leases.coordination.k8s.io",
+                                             objects.name_of(obj), NODE_LEASE_NAMESPACE)
+        except (errors.NotFound, LookupError):
+            related.lease = None
     elif key == "services":
         try:
             related.endpoints = await client.get("endpoints", objects.name_of(obj), namespace)

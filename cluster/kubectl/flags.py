@@ -10,6 +10,7 @@ with pflag's wording; it never prints and never exits.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -22,6 +23,8 @@ class FlagKind(str, enum.Enum):
     INT = "int"
     STRINGS = "stringArray"
     """Repeatable; every occurrence is kept (`-f a.yaml -f b.yaml`, `--env A=1 --env B=2`)."""
+    DURATION = "duration"
+    """A Go duration (`20s`, `1m30s`, `500ms`), held as seconds (float)."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,38 @@ _BOOL_WORDS = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "Tru
                "False": False}
 
 
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3,
+                   "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+
+
+def parse_go_duration(text: str) -> float:
+    """Seconds in a Go duration string (`time.ParseDuration`), or ValueError with Go's text."""
+    body = text[1:] if text[:1] in "+-" else text
+    sign = -1.0 if text.startswith("-") else 1.0
+    if body == "0":
+        return 0.0
+    if not body:
+        raise ValueError(f'time: invalid duration "{text}"')
+    total, at = 0.0, 0
+    while at < len(body):
+        found = _DURATION_PART.match(body, at)
+        if found is None:
+            if re.fullmatch(r"\d+(?:\.\d*)?", body[at:]):
+                raise ValueError(f'time: missing unit in duration "{text}"')
+            raise ValueError(f'time: invalid duration "{text}"')
+        total += float(found.group(1)) * _DURATION_UNITS[found.group(2)]
+        at = found.end()
+    return sign * total
+
+
 def _convert(flag: Flag, text: str) -> Any:
+    if flag.kind is FlagKind.DURATION:
+        try:
+            return parse_go_duration(text)
+        except ValueError as e:
+            raise FlagError(f'invalid argument "{text}" for "{flag.display}" flag: {e}') \
+                from None
     if flag.kind is FlagKind.BOOL:
         if text not in _BOOL_WORDS:
             raise FlagError(f'invalid argument "{text}" for "{flag.display}" flag: '

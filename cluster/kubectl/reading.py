@@ -108,7 +108,13 @@ async def get(s: Session, p: ParsedFlags) -> None:
         single = len(targets) == 1 and len(targets[0].names) == 1
         if single and not items:
             return
-        s.print(printing.serialize(items, spec.format, single=single, template=spec.template))
+        text = printing.serialize(items, spec.format, single=single, template=spec.template)
+        if spec.format is OutputFormat.JSONPATH:
+            # A template prints exactly what it expands to: kubectl adds no newline, and
+            # scripts (`IP=$(kubectl get pod x -o jsonpath=...)`, `{"\n"}`) rely on that.
+            s.write(text)
+        else:
+            s.print(text)
 
 
 def _print_tables(s: Session, p: ParsedFlags, found: list[_Found], spec: OutputSpec,

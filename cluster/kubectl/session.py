@@ -64,6 +64,9 @@ class Session:
     cwd: Path
     out: Callable[[str], None] | None = None
     err: Callable[[str], None] | None = None
+    out_text: Callable[[str], None] | None = None
+    """Receives stdout exactly as written, final newline or not (a terminal's view)."""
+    err_text: Callable[[str], None] | None = None
     stdin: bytes | None = None
     """What the caller gives as kubectl's standard input (`exec -i` forwards it)."""
     stdout: list[str] = field(default_factory=list)
@@ -81,37 +84,38 @@ class Session:
         """Write text made of whole lines (a missing final newline is added)."""
         if not text:
             return
-        if not text.endswith("\n"):
-            text += "\n"
-        self.stdout.append(text)
-        if self.out is not None:
-            for line in text[:-1].split("\n"):
-                self.out(line)
+        self._out(text if text.endswith("\n") else text + "\n")
 
     def write(self, text: str) -> None:
-        """Pass output through as it is (exec's stdout): no newline is added; `out` gets
-        each line, the last one even when unfinished."""
-        if not text:
-            return
-        self.stdout.append(text)
-        if self.out is not None:
-            for line in text.removesuffix("\n").split("\n"):
-                self.out(line)
+        """Pass output through as it is (exec's stdout, jsonpath): no newline is added;
+        `out` gets each line, the last one even when unfinished."""
+        if text:
+            self._out(text)
 
     def write_err(self, text: str) -> None:
         """`write` for stderr (exec's stderr); not a failure."""
-        if not text:
-            return
-        self.stderr.append(text)
-        if self.err is not None:
-            for line in text.removesuffix("\n").split("\n"):
-                self.err(line)
+        if text:
+            self._err(text)
 
     def warn(self, line: str) -> None:
         """A stderr line that is not a failure (`No resources found in ...`)."""
-        self.stderr.append(line + "\n")
+        self._err(line + "\n")
+
+    def _out(self, text: str) -> None:
+        self.stdout.append(text)
+        if self.out_text is not None:
+            self.out_text(text)
+        if self.out is not None:
+            for line in text.removesuffix("\n").split("\n"):
+                self.out(line)
+
+    def _err(self, text: str) -> None:
+        self.stderr.append(text)
+        if self.err_text is not None:
+            self.err_text(text)
         if self.err is not None:
-            self.err(line)
+            for line in text.removesuffix("\n").split("\n"):
+                self.err(line)
 
     def fail(self, line: str) -> None:
         """Report one failure and carry on; the command will exit 1."""

@@ -214,13 +214,18 @@ async def run(s: Session, p: ParsedFlags) -> None:
 
 
 def last_applied_value(obj: dict[str, Any]) -> str:
-    """The annotation kubectl stores: the applied object, minus this annotation, as JSON."""
+    """The annotation kubectl stores: the applied object, minus this annotation, as JSON.
+
+    kubectl always writes `metadata.annotations` into it, `{}` when the manifest has none:
+    the value must be byte-for-byte what kubectl writes, or the real kubectl's next apply
+    of the same file reports `configured` where it should say `unchanged` (and ours would
+    after kubectl's)."""
     bare = objects.clone(obj)
-    annotations = (bare.get("metadata") or {}).get("annotations")
-    if annotations is not None:
+    meta = bare.get("metadata")
+    if isinstance(meta, dict):
+        annotations = dict(meta.get("annotations") or {})
         annotations.pop(LAST_APPLIED, None)
-        if not annotations:
-            bare["metadata"].pop("annotations")
+        meta["annotations"] = annotations
     return printing.compact_json(bare) + "\n"
 
 
@@ -455,13 +460,24 @@ async def scale(s: Session, p: ParsedFlags) -> None:
         raise CommandError(error_line("You must provide one or more resources by argument or "
                                       "filename."))
     current_replicas = p["current-replicas"]
+    chosen: list[tuple[ResourceType, dict[str, Any]]] = []
+    missing: list[str] = []
     for target in await s.targets(p.args, allow_categories=False):
-        for obj in await _selected(s, target, p):
-            await _scale_one(s, target.rt, obj, replicas, current_replicas)
+        chosen += [(target.rt, obj) for obj in await _selected(s, target, p, missing)]
+    if not chosen and not missing:
+        # A selector that matches nothing is an error for scale (not for label).
+        raise CommandError(error_line("no objects passed to scale"))
+    for rt, obj in chosen:
+        await _scale_one(s, rt, obj, replicas, current_replicas)
+    for line in missing:
+        s.fail(line)
 
 
-async def _selected(s: Session, target: Target, p: ParsedFlags) -> list[dict[str, Any]]:
-    """The objects a target names, or that `-l`/`--all` select (missing ones reported)."""
+async def _selected(s: Session, target: Target, p: ParsedFlags,
+                    missing: list[str]) -> list[dict[str, Any]]:
+    """The objects a target names, or that `-l`/`--all` select. A missing name adds its
+    error line to `missing`: kubectl acts on what it found first and reports the rest
+    after."""
     rt = target.rt
     if target.names:
         found = []
@@ -469,7 +485,7 @@ async def _selected(s: Session, target: Target, p: ParsedFlags) -> list[dict[str
             try:
                 found.append(await s.client.get(rt.key, name, s.namespace_for(rt)))
             except errors.NotFound as e:
-                s.fail(api_error_line(e))
+                missing.append(api_error_line(e))
         return found
     if not (p["all"] or p["selector"]):
         raise CommandError(error_line("resource(s) were provided, but no name was specified"))
@@ -549,9 +565,12 @@ async def label(s: Session, p: ParsedFlags) -> None:
         raise CommandError(error_line("one or more resources must be specified as <resource> "
                                       "<name> or <resource>/<name>"))
     add, remove = parse_label_changes(pairs)
+    missing: list[str] = []
     for target in await s.targets(resources, allow_categories=False):
-        for obj in await _selected(s, target, p):
+        for obj in await _selected(s, target, p, missing):
             await _label_one(s, target.rt, obj, add, remove, p["overwrite"])
+    for line in missing:
+        s.fail(line)
 
 
 async def _label_one(s: Session, rt: ResourceType, obj: dict[str, Any], add: dict[str, str],
@@ -568,6 +587,9 @@ async def _label_one(s: Session, rt: ResourceType, obj: dict[str, Any], add: dic
     changes: dict[str, Any] = {}
     added = [k for k, v in add.items() if current.get(k) != v]
     removed = [k for k in remove if k in current]
+    for k in remove:
+        if k not in current:
+            s.print(f'label "{k}" not found.')
     for k in added:
         changes[k] = add[k]
     for k in removed:

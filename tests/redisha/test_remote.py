@@ -78,6 +78,9 @@ async def test_redisha_kubectl_runs_the_command_layer_against_the_server(
         code, out, _ = await run_cli("kubectl", "-s", served.url, "--kubeconfig", kubeconfig,
                                      "get", "po", "hello", "-o", "name")
         assert (code, out.strip()) == (0, "pod/hello")
+        code, out, _ = await run_cli("kubectl", "--kubeconfig", kubeconfig, "get", "po",
+                                     "hello", "-o", "jsonpath={.metadata.name}")
+        assert (code, out) == (0, "hello")  # as kubectl writes it: no newline added
         code, _, err = await run_cli("kubectl", "--kubeconfig", kubeconfig, "get", "nope")
         assert code == 1
         assert err.strip() == 'error: the server doesn\'t have a resource type "nope"'

@@ -83,8 +83,8 @@ CASES = [
                  id="unknown-flag"),
     pytest.param(Case(("get", "pods", "-n"), "error: flag needs an argument: 'n' in -n"),
                  id="flag-without-value"),
-    pytest.param(Case(("logs", "redis"), 'Error from server (NotFound): pods "redis" not found'),
-                 id="logs-missing-pod"),
+    pytest.param(Case(("logs", "redis"), 'error: error from server (NotFound): pods "redis" not '
+                      'found in namespace "default"'), id="logs-missing-pod"),
     pytest.param(Case(("exec", "-it", "redis", "--", "redis-cli"),
                       'Error from server (NotFound): pods "redis" not found'),
                  id="exec-missing-pod"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -111,22 +112,28 @@ async def test_exec_passes_output_and_exit_code(
        "Unable to use a TTY - input is not a terminal or the right kind of file\n")
 
 
-async def test_exec_without_dash_is_deprecated_but_runs(
-        env: tuple[EmbeddedCluster, Feed, Kubectl]) -> None:
-    """`exec POD CMD` warns as kubectl does and still runs the command."""
-    _, _, k = env
-    ok(await k.run(["exec", "talk", "echo", "old"]), "old\n",
-       "kubectl exec [POD] [COMMAND] is DEPRECATED and will be removed in a future version. "
-       "Use kubectl exec [POD] -- [COMMAND] instead.\n")
 
 
 @pytest.mark.parametrize("argv, line", [
-    pytest.param(["logs", "nope"], 'Error from server (NotFound): pods "nope" not found',
-                 id="logs-missing-pod"),
+    pytest.param(["logs", "nope"], 'error: error from server (NotFound): pods "nope" not found '
+                 'in namespace "default"', id="logs-missing-pod"),
+    pytest.param(["logs", "deploy/nope"], 'error: error from server (NotFound): '
+                 'deployments.apps "nope" not found in namespace "default"',
+                 id="logs-missing-deployment"),
+    pytest.param(["exec", "deploy/nope", "--", "echo"],
+                 'Error from server (NotFound): deployments.apps "nope" not found',
+                 id="exec-missing-deployment"),
+    pytest.param(["exec", "talk", "echo", "old"],
+                 "error: exec [POD] [COMMAND] is not supported anymore. Use exec [POD] -- "
+                 "[COMMAND] instead", id="exec-without-dash"),
+    pytest.param(["logs", "-l", "a=b", "talk"],
+                 "error: only a selector (-l) or a POD name is allowed", id="logs-name-and-l"),
+    pytest.param(["logs", "talk", "--pod-running-timeout=soon"],
+                 'error: invalid argument "soon" for "--pod-running-timeout" flag: time: '
+                 'invalid duration "soon"', id="logs-bad-timeout"),
     pytest.param(["exec", "nope", "--", "echo"],
                  'Error from server (NotFound): pods "nope" not found', id="exec-missing-pod"),
-    pytest.param(["logs", "duo", "-c", "zzz"],
-                 "Error from server (BadRequest): container zzz is not valid for pod duo",
+    pytest.param(["logs", "duo", "-c", "zzz"], "error: container zzz is not valid for pod duo",
                  id="logs-unknown-container"),
     pytest.param(["exec", "duo", "-c", "zzz", "--", "echo"],
                  "Error from server (BadRequest): container zzz is not valid for pod duo",
@@ -155,9 +162,12 @@ async def test_exec_without_dash_is_deprecated_but_runs(
                  "error: unknown shorthand flag: 'x' in -x", id="exec-unknown-flag"),
     pytest.param(["logs", "talk", "-p"], 'Error from server (BadRequest): previous terminated '
                  'container "main" in pod "talk" not found', id="logs-no-previous"),
-    pytest.param(["logs", "deployment/web"],
-                 "error: cannot get the logs from *v1.Deployment: selector for *v1.Deployment "
+    pytest.param(["logs", "node/n1"],
+                 "error: cannot get the logs from *v1.Node: selector for *v1.Node "
                  "not implemented", id="logs-other-kind"),
+    pytest.param(["exec", "configmap/c", "--", "echo"],
+                 "error: cannot attach to *v1.ConfigMap: selector for *v1.ConfigMap "
+                 "not implemented", id="exec-other-kind"),
 ])
 async def test_bad_input_is_one_line(env: tuple[EmbeddedCluster, Feed, Kubectl],
                                      argv: list[str], line: str) -> None:
@@ -217,3 +227,47 @@ async def test_help_names_both_commands(env: tuple[EmbeddedCluster, Feed, Kubect
     assert "-- COMMAND [args...]" in (await k.run(["exec", "-h"])).stdout
     overview = (await k.run([])).stdout.split()
     assert "logs" in overview and "exec" in overview
+
+
+def _service(name: str, selector: dict[str, str]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+            "spec": {"selector": selector, "ports": [{"port": 80}]}}
+
+
+async def test_logs_and_exec_through_a_service(env: tuple[EmbeddedCluster, Feed, Kubectl]) -> None:
+    """`logs svc/NAME` and `exec svc/NAME --` reach a pod the Service selects; with several,
+    logs says which it used; with none, both give up after --pod-running-timeout."""
+    cluster, _, k = env
+    ok(await k.run(["label", "pod", "talk", "solo=1", "tier=x"]), "pod/talk labeled\n")
+    ok(await k.run(["label", "pod", "duo", "tier=x"]), "pod/duo labeled\n")
+    for name, selector in (("one", {"solo": "1"}), ("two", {"tier": "x"}),
+                           ("none", {"tier": "y"})):
+        await cluster.client.create(_service(name, selector))
+    ok(await k.run(["logs", "svc/one"]), "attempt 0\n")
+    ok(await k.run(["exec", "service/one", "--", "echo", "hi"]), "hi\n")
+    several = await k.run(["logs", "svc/two", "--tail=1"])
+    assert several.exit_code == 0
+    assert re.match(r"Found 2 pods, using pod/(talk|duo)\n", several.stderr), several.stderr
+    for argv in (["logs", "svc/none", "--pod-running-timeout=0.05s"],
+                 ["exec", "svc/none", "--pod-running-timeout=0.05s", "--", "echo"]):
+        result = await k.run(argv)
+        assert (result.exit_code, result.stdout, result.stderr) == (
+            1, "", "error: timed out waiting for the condition\n")
+
+
+async def test_logs_by_selector_reads_each_pod(env: tuple[EmbeddedCluster, Feed, Kubectl]) -> None:
+    """`logs -l` prints every selected pod's lines in name order (the last 10 by default);
+    a selector that matches nothing says so on stderr and succeeds."""
+    _, feed, k = env
+    ok(await k.run(["label", "pod", "talk", "duo", "tier=x"]),
+       "pod/talk labeled\npod/duo labeled\n")
+    for n in range(12):
+        feed.say("talk", f"line {n}")
+    await eventually(lambda: _logged(k, "talk", "line 11"))
+    await eventually(lambda: _logged(k, "duo", "attempt 0"))
+    result = await k.run(["logs", "-l", "tier=x"])
+    duo = (await k.run(["logs", "duo", "--tail=10"])).stdout
+    assert result.exit_code == 0
+    assert result.stdout == duo + "".join(f"line {n}\n" for n in range(2, 12))
+    assert result.stderr == 'Defaulted container "a" out of: a, b\n'
+    ok(await k.run(["logs", "-l", "tier=none"]), "", "No resources found in default namespace.\n")

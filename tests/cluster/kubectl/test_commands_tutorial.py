@@ -108,7 +108,7 @@ async def test_get_outputs(harness: Harness) -> None:
         "NAMESPACE   NAME    READY   STATUS    RESTARTS   AGE",
         "default     other   0/1     Pending   0          0s"]
     names = await harness.run("get", "pods", "-o", "jsonpath={.items[*].metadata.name}")
-    assert names.stdout == "other redis\n"
+    assert names.stdout == "other redis"  # a template's output only: no newline added
 
 
 async def test_get_empty_says_no_resources_on_stderr(harness: Harness) -> None:

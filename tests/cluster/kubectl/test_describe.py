@@ -94,8 +94,8 @@ async def test_describe_statefulset_and_deployment(harness: Harness) -> None:
     await harness.run("create", "-f", "server.yaml")
     await harness.run("create", "deployment", "web", "--image=redis", "--replicas=2")
     sts = (await harness.run("describe", "statefulset", "redis-sfs")).stdout
-    assert "Replicas:               2 desired | 0 total\n" in sts
-    assert "Pods Status:    0 Running / 0 Waiting / 0 Succeeded / 0 Failed\n" in sts
+    assert "Replicas:           2 desired | 0 total\n" in sts
+    assert "Pods Status:        0 Running / 0 Waiting / 0 Succeeded / 0 Failed\n" in sts
     assert "Pod Template:\n  Labels:  app=redis-sfs\n  Containers:\n   redis-sfs:\n" in sts
     assert "      slaveof" not in sts  # the script is printed line by line, verbatim
     assert '        echo "slaveof redis-sfs-0.redis-sfs 6379" > /tmp/redis.conf\n' in sts
