@@ -78,6 +78,7 @@ class ClientHub:
         self.clients: dict[int, Client] = {}
         self.total_connections = 0
         self.total_commands = 0
+        self.total_error_replies = 0
 
     def accept(self, writer: asyncio.StreamWriter) -> Client:
         peer = writer.get_extra_info("peername") or ("?", 0)

@@ -44,7 +44,7 @@ SENTINEL_ARITY = {
     "masters": 2, "master": 3, "replicas": 3, "slaves": 3, "sentinels": 3, "myid": 2,
     "get-master-addr-by-name": 3, "failover": 3, "reset": 3, "monitor": 6, "remove": 3,
     "ckquorum": 3, "flushconfig": 2, "pending-scripts": 2, "help": 2,
-    "is-master-down-by-addr": -6, "set": -5, "config": -4, "info-cache": -3,
+    "is-master-down-by-addr": -6, "set": -5, "config": -3, "info-cache": -3,
     "simulate-failure": -3, "debug": -2,
 }
 """Redis 7.0's arity of each SENTINEL subcommand (negative: at least)."""
@@ -80,6 +80,8 @@ HELP = [
     "    Start monitoring a new master with the specified name, ip, port and quorum.",
     "MYID",
     "    Return the ID of the Sentinel instance.",
+    "PENDING-SCRIPTS",
+    "    Get pending scripts information.",
     "REMOVE <master-name>",
     "    Remove master from Sentinel's monitor list.",
     "REPLICAS <master-name>",
@@ -91,7 +93,7 @@ HELP = [
     "SET <master-name> <option> <value> [<option> <value> ...]",
     "    Set configuration parameters for certain masters.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ]
 
 
@@ -112,19 +114,43 @@ def _int(word: bytes) -> int | None:
 
 NOT_INTEGER = resp.Error("ERR value is not an integer or out of range")
 
+CLIENT_SUBCOMMANDS = frozenset({b"setname", b"getname", b"id", b"info", b"list", b"setinfo"})
+COMMAND_SUBCOMMANDS = frozenset({b"count", b"docs", b"info", b"list"})
+
+
+def full_name(args: list[bytes]) -> str:
+    """Redis' full name of a command: `role`, or `sentinel|masters` for a known
+    subcommand of a container (CLIENT LIST's `cmd=`, the subscribed-context refusal)."""
+    name = args[0].lower()
+    known = SUBCOMMANDS.get(name)
+    if known is not None and len(args) >= 2 and args[1].lower() in known:
+        name += b"|" + args[1].lower()
+    return _text(name)
+
 
 def dispatch(host: Host, client: Client, args: list[bytes]) -> list[Any]:
-    """Run one command; its reply frames."""
+    """Run one command; its reply frames. As in Redis, an unknown command is refused as
+    unknown before the subscribed context is considered."""
+    frames = _dispatch(host, client, args)
+    host.hub.total_error_replies += sum(1 for f in frames if isinstance(f, resp.Error))
+    return frames
+
+
+def _dispatch(host: Host, client: Client, args: list[bytes]) -> list[Any]:
     name = args[0].lower()
-    client.last_command = _text(name)
     client.last_interaction = host.now()
     host.hub.total_commands += 1
-    if client.subscribed and client.protocol == 2 and name not in clients.SUBSCRIBED_CONTEXT:
-        return [resp.Error(f"ERR Can't execute '{_text(name)}': only (P|S)SUBSCRIBE / "
-                           "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")]
     handler = _HANDLERS.get(name)
     if handler is None:
+        client.last_command = _text(name)
         return [unknown_command(args)]
+    full = full_name(args)
+    client.last_command = full
+    container = name in SUBCOMMANDS and len(args) >= 2
+    if (client.subscribed and client.protocol == 2 and name not in clients.SUBSCRIBED_CONTEXT
+            and (not container or "|" in full)):
+        return [resp.Error(f"ERR Can't execute '{full}': only (P|S)SUBSCRIBE / "
+                           "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")]
     try:
         return handler(host, client, args)
     except CommandError as exc:
@@ -187,12 +213,7 @@ def _sentinel(host: Host, client: Client, args: list[bytes]) -> list[Any]:
         core.remove(_text(args[2]))
         return [_saved(host)]
     if sub == "set":
-        if len(args) % 2 == 0:
-            option = _text(args[-1])
-            return [resp.Error(f"ERR Unknown option or number of arguments for SENTINEL SET "
-                               f"'{option}'")]
-        pairs = [(_text(args[i]), _text(args[i + 1])) for i in range(3, len(args), 2)]
-        core.set_options(_text(args[2]), pairs)
+        core.set_options(_text(args[2]), [_text(a) for a in args[3:]])
         return [_saved(host)]
     if sub == "ckquorum":
         ok, usable, problems = core.quorum_check(_text(args[2]))
@@ -285,7 +306,7 @@ def _info_cache(host: Host, args: list[bytes]) -> Any:
 def _info(host: Host, client: Client, args: list[bytes]) -> list[Any]:
     sections = replies.wanted_sections([_text(a) for a in args[1:]])
     text = replies.info_text(sections, host.facts(), list(host.core.masters.values()))
-    return [resp.Verbatim("txt", text.encode())]
+    return [text.encode()]  # A bulk string in RESP3 too: Sentinel's INFO is not verbatim.
 
 
 def _role(host: Host, client: Client, args: list[bytes]) -> list[Any]:
@@ -317,7 +338,7 @@ def _hello(host: Host, client: Client, args: list[bytes]) -> list[Any]:
             return [resp.Error(f"ERR Syntax error in HELLO option '{_text(args[i])}'")]
     client.protocol = protocol
     return [{b"server": b"redis", b"version": REDIS_VERSION.encode(), b"proto": protocol,
-             b"id": client.id, b"mode": b"sentinel", b"role": b"master", b"modules": []}]
+             b"id": client.id, b"mode": b"sentinel", b"modules": []}]
 
 
 def _client(host: Host, client: Client, args: list[bytes]) -> list[Any]:
@@ -337,14 +358,40 @@ def _client(host: Host, client: Client, args: list[bytes]) -> list[Any]:
     if sub == b"info" and len(args) == 2:
         return [resp.Verbatim("txt", (client.describe(host.now()) + "\n").encode())]
     if sub == b"list":
+        chosen = _client_list_filter(host, args[2:])
+        if chosen is None:
+            return [resp.Error("ERR syntax error")]
         now = host.now()
-        text = "".join(c.describe(now) + "\n" for c in host.hub.clients.values())
+        text = "".join(c.describe(now) + "\n" for c in chosen)
         return [resp.Verbatim("txt", text.encode())]
     if sub == b"setinfo" and len(args) == 4:
         return [resp.OK]
     if sub in (b"setname", b"getname", b"id", b"info", b"setinfo"):
         return [wrong_args(f"client|{_text(sub)}")]
     return [resp.Error(f"ERR unknown subcommand '{_text(args[1])[:128]}'. Try CLIENT HELP.")]
+
+
+def _client_list_filter(host: Host, words: list[bytes]) -> list[Client] | None:
+    """CLIENT LIST's `TYPE normal|pubsub|master|replica` or `ID id…` (None: a syntax
+    error, as Redis answers for anything else)."""
+    everyone = list(host.hub.clients.values())
+    if not words:
+        return everyone
+    if words[0].lower() == b"type" and len(words) == 2:
+        kind = words[1].lower()
+        if kind == b"pubsub":
+            return [c for c in everyone if c.subscribed]
+        if kind == b"normal":
+            return [c for c in everyone if not c.subscribed]
+        if kind in (b"master", b"replica", b"slave"):
+            return []
+        return None
+    if words[0].lower() == b"id" and len(words) >= 2:
+        ids = [_int(w) for w in words[1:]]
+        if any(i is None or i <= 0 for i in ids):
+            return None
+        return [c for c in everyone if c.id in ids]
+    return None
 
 
 def _auth(host: Host, client: Client, args: list[bytes]) -> list[Any]:
@@ -376,6 +423,10 @@ def _command(host: Host, client: Client, args: list[bytes]) -> list[Any]:
         return [len(_HANDLERS)]
     if sub == b"docs":
         return [{}]
+    if sub == b"list":
+        names = [n for n in _HANDLERS if n != b"quit"]  # QUIT is not in Redis' table.
+        names += [top + b"|" + s for top, known in SUBCOMMANDS.items() for s in sorted(known)]
+        return [names]
     return [[]]
 
 
@@ -389,6 +440,15 @@ def _quit(host: Host, client: Client, args: list[bytes]) -> list[Any]:
     client.closing = True
     return [resp.OK]
 
+
+UNSUPPORTED_SENTINEL = frozenset({"debug", "simulate-failure"})
+"""Redis' SENTINEL subcommands this sentinel does not have (its timing is not Redis'; it
+simulates no crashes): refused as unknown subcommands."""
+
+SUBCOMMANDS = {b"sentinel": frozenset(k.encode() for k in SENTINEL_ARITY
+                                      if k not in UNSUPPORTED_SENTINEL),
+               b"client": CLIENT_SUBCOMMANDS, b"command": COMMAND_SUBCOMMANDS}
+"""The commands with subcommands, and the subcommands they know."""
 
 _HANDLERS = {
     b"ping": _ping, b"sentinel": _sentinel, b"info": _info, b"role": _role, b"hello": _hello,

@@ -44,7 +44,6 @@ from __future__ import annotations
 import itertools
 import random
 import time
-from collections.abc import Iterable
 from typing import Any
 
 from redisha.sentinel import config as config_module
@@ -487,7 +486,7 @@ class SentinelCore:
         master.next_attempt_after = now + 2 * master.failover_timeout_ms / 1000
         self._changed()
         self._event(Level.WARNING, "+new-epoch", None, str(self.current_epoch))
-        self._event(Level.WARNING, "+try-failover", master, "#forced" if forced else "")
+        self._event(Level.WARNING, "+try-failover", master)
         # The replica is chosen on offsets read after this moment.
         for replica in master.replicas.values():
             if replica.link.cmd is ConnState.UP:
@@ -922,34 +921,39 @@ class SentinelCore:
             count += 1
         return count
 
-    def set_options(self, name: str, pairs: Iterable[tuple[str, str]]) -> None:
-        """`SENTINEL SET name option value …`: applied one by one, each with a `+set`."""
+    def set_options(self, name: str, words: list[str]) -> None:
+        """`SENTINEL SET name option value …`: one `+set` per option.
+
+        Read as Sentinel reads it — the master first, then option after option, the first
+        bad one named in the error — but applied only once all are valid: Sentinel keeps
+        the options before a bad one (and saves them), a refused command here changes
+        nothing."""
         master = self.master_named(name)
-        for option, value in pairs:
+        changes: list[tuple[str, str, int]] = []
+        for index in range(0, len(words), 2):
+            option = words[index]
             key = option.lower()
+            if key not in SETTABLE or index + 1 >= len(words):
+                raise CommandError(f"ERR Unknown option or number of arguments for "
+                                   f"SENTINEL SET '{option}'")
+            value = words[index + 1]
             number = _int_or_none(value)
-            if key in ("down-after-milliseconds", "failover-timeout", "parallel-syncs",
-                       "quorum"):
-                if number is None or number <= 0:
-                    raise CommandError(
-                        f"ERR Invalid argument '{value}' for SENTINEL SET '{option}'")
-                if key == "down-after-milliseconds":
-                    master.down_after_ms = number
-                    for record in (*master.replicas.values(), *master.sentinels.values()):
-                        record.down_after_ms = number
-                elif key == "failover-timeout":
-                    master.failover_timeout_ms = number
-                elif key == "parallel-syncs":
-                    master.parallel_syncs = number
-                else:
-                    master.quorum = number
-            elif key in ("auth-pass", "auth-user", "master-reboot-down-after-period",
-                         "notification-script", "client-reconfig-script", "rename-command"):
-                raise CommandError(f"ERR Unknown option or number of arguments for "
-                                   f"SENTINEL SET '{option}'")
+            if number is None or number <= 0:
+                raise CommandError(f"ERR Invalid argument '{value}' for SENTINEL SET "
+                                   f"'{option}'")
+            changes.append((option, value, number))
+        for option, value, number in changes:
+            key = option.lower()
+            if key == "down-after-milliseconds":
+                master.down_after_ms = number
+                for record in (*master.replicas.values(), *master.sentinels.values()):
+                    record.down_after_ms = number
+            elif key == "failover-timeout":
+                master.failover_timeout_ms = number
+            elif key == "parallel-syncs":
+                master.parallel_syncs = number
             else:
-                raise CommandError(f"ERR Unknown option or number of arguments for "
-                                   f"SENTINEL SET '{option}'")
+                master.quorum = number
             self._changed()
             self._event(Level.WARNING, "+set", master, f"{option} {value}")
 
@@ -993,6 +997,15 @@ class SentinelCore:
             problems.append("Not enough available Sentinels to reach the majority and "
                             "authorize a failover")
         return not problems, usable, problems
+
+
+SETTABLE = frozenset({"down-after-milliseconds", "failover-timeout", "parallel-syncs",
+                      "quorum"})
+"""The `SENTINEL SET` options this sentinel applies (all take a positive integer). Redis'
+others — auth-pass, auth-user, rename-command, notification-script,
+client-reconfig-script, master-reboot-down-after-period — are refused as unknown rather
+than accepted and ignored: a sentinel that said OK to auth-pass and then did not
+authenticate would fail later, far from the cause."""
 
 
 def _no_down_for(record: Instance, seconds: float, now: float) -> bool:

@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from redisha.sentinel.instances import Instance, Master, Peer, Redis, Replica, flags_of
 from redisha.server.config import REDIS_VERSION
 
-SECTIONS = ("server", "clients", "cpu", "stats", "sentinel")
-"""INFO's sections in sentinel mode (the default and `all`)."""
+SECTIONS = ("server", "clients", "stats", "cpu", "sentinel")
+"""INFO's sections in sentinel mode (the default and `all`), in Redis' order."""
+
+HEADERS = {"server": "Server", "clients": "Clients", "stats": "Stats", "cpu": "CPU",
+           "sentinel": "Sentinel"}
+"""Each section's `# ...` title as Redis spells it (`# CPU`, not `# Cpu`)."""
 
 
 def _ms(seconds: float) -> int:
@@ -93,6 +97,7 @@ class ServerFacts:
     total_commands: int
     pubsub_channels: int
     pubsub_patterns: int
+    total_error_replies: int = 0
 
 
 def sentinel_section(masters: list[Master]) -> list[str]:
@@ -138,11 +143,31 @@ def _cpu(f: ServerFacts) -> list[str]:
 
 
 def _stats(f: ServerFacts) -> list[str]:
+    """Redis 7.0's stats fields in its order; a sentinel keeps no keys, forks nothing and
+    serves no replicas, so those counters stay 0."""
     return [f"total_connections_received:{f.total_connections}",
             f"total_commands_processed:{f.total_commands}", "instantaneous_ops_per_sec:0",
-            "rejected_connections:0", "expired_keys:0", "evicted_keys:0",
+            "total_net_input_bytes:0", "total_net_output_bytes:0",
+            "total_net_repl_input_bytes:0", "total_net_repl_output_bytes:0",
+            "instantaneous_input_kbps:0.00", "instantaneous_output_kbps:0.00",
+            "instantaneous_input_repl_kbps:0.00", "instantaneous_output_repl_kbps:0.00",
+            "rejected_connections:0", "sync_full:0", "sync_partial_ok:0",
+            "sync_partial_err:0", "expired_keys:0", "expired_stale_perc:0.00",
+            "expired_time_cap_reached_count:0", "expire_cycle_cpu_milliseconds:0",
+            "evicted_keys:0", "evicted_clients:0", "total_eviction_exceeded_time:0",
+            "current_eviction_exceeded_time:0", "keyspace_hits:0", "keyspace_misses:0",
             f"pubsub_channels:{f.pubsub_channels}", f"pubsub_patterns:{f.pubsub_patterns}",
-            "total_error_replies:0"]
+            "pubsubshard_channels:0", "latest_fork_usec:0", "total_forks:0",
+            "migrate_cached_sockets:0", "slave_expires_tracked_keys:0",
+            "active_defrag_hits:0", "active_defrag_misses:0", "active_defrag_key_hits:0",
+            "active_defrag_key_misses:0", "total_active_defrag_time:0",
+            "current_active_defrag_time:0", "tracking_total_keys:0",
+            "tracking_total_items:0", "tracking_total_prefixes:0",
+            "unexpected_error_replies:0", f"total_error_replies:{f.total_error_replies}",
+            "dump_payload_sanitizations:0", f"total_reads_processed:{f.total_commands}",
+            f"total_writes_processed:{f.total_commands}", "io_threaded_reads_processed:0",
+            "io_threaded_writes_processed:0", "reply_buffer_shrinks:0",
+            "reply_buffer_expands:0"]
 
 
 def wanted_sections(args: list[str]) -> tuple[str, ...]:
@@ -159,5 +184,5 @@ def info_text(sections: tuple[str, ...], facts: ServerFacts, masters: list[Maste
               "sentinel": lambda: sentinel_section(masters)}
     blocks = []
     for name in sections:
-        blocks.append("\r\n".join([f"# {name.capitalize()}", *render[name]()]) + "\r\n")
+        blocks.append("\r\n".join([f"# {HEADERS[name]}", *render[name]()]) + "\r\n")
     return "\r\n".join(blocks)

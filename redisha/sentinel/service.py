@@ -72,6 +72,8 @@ class SentinelService:
         """Set by SHUTDOWN."""
         self._listen = listen
         self._listener: Any = None
+        self._serving: set[asyncio.Task[Any]] = set()
+        """The client connections' tasks, awaited by `close`."""
         self._timer: asyncio.Task[None] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._pid = pid
@@ -84,6 +86,10 @@ class SentinelService:
     async def start(self) -> None:
         """Listen (raises OSError like bind), announce the masters, start the timer."""
         self._listener = await self._listen(self._serve, self.config.port)
+        # A sentinel that just picked its ID saves it before it logs it (`sentinelIsRunning`).
+        snapshot = self.core.take_config()
+        if snapshot is not None:
+            self._save(snapshot)
         self.core.startup_events()
         self.flush()
         self._timer = asyncio.get_running_loop().create_task(self._run_timer(),
@@ -100,6 +106,18 @@ class SentinelService:
             self._listener = None
         await self.links.close()
         await self.hub.close()
+        await self._connections_ended()
+
+    async def _connections_ended(self) -> None:
+        """Let the client tasks see their closed connections and end. Left to
+        `asyncio.run` they would be cancelled, and Python 3.11's stream server then prints
+        a traceback per connected client to the log after Sentinel's last line."""
+        pending = [task for task in self._serving if not task.done()]
+        if not pending:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.0):
+                await asyncio.gather(*pending, return_exceptions=True)
 
     def shutdown(self) -> None:
         """SHUTDOWN: save the state and stop."""
@@ -121,7 +139,8 @@ class SentinelService:
             executable=self._executable, connected_clients=len(self.hub.clients),
             total_connections=self.hub.total_connections,
             total_commands=self.hub.total_commands,
-            pubsub_channels=self.hub.channel_count(), pubsub_patterns=self.hub.pattern_count())
+            pubsub_channels=self.hub.channel_count(), pubsub_patterns=self.hub.pattern_count(),
+            total_error_replies=self.hub.total_error_replies)
 
     def flush(self) -> bool:
         """Carry out the core's decisions; False if the config file could not be saved."""
@@ -180,6 +199,10 @@ class SentinelService:
     # -- clients ------------------------------------------------------------------------------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._serving.add(task)
+            task.add_done_callback(self._serving.discard)
         client = self.hub.accept(writer)
         parser = resp.RequestParser()
         try:

@@ -60,7 +60,8 @@ class Host:
         return replies.ServerFacts(now=0, started_at=0, pid=1, run_id="r" * 40, port=26379,
                                    config_file="/tmp/sentinel.conf", executable="x",
                                    connected_clients=1, total_connections=1, total_commands=1,
-                                   pubsub_channels=0, pubsub_patterns=0)
+                                   pubsub_channels=0, pubsub_patterns=0,
+                                   total_error_replies=self.hub.total_error_replies)
 
     def shutdown(self) -> None:
         self.stopped = True
@@ -185,8 +186,9 @@ def test_info_role_hello_and_the_subscribed_context(host: Host) -> None:
     assert run(host, subscriber, "SUBSCRIBE", "+switch-master") == [
         [b"subscribe", b"+switch-master", 1]]
     assert run(host, subscriber, "PING") == [[b"pong", b""]]
-    assert run(host, subscriber, "SENTINEL", "MASTERS")[0].message.startswith(
-        "ERR Can't execute 'sentinel'")
+    assert run(host, subscriber, "SENTINEL", "MASTERS") == [resp.Error(
+        "ERR Can't execute 'sentinel|masters': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
+        "PING / QUIT / RESET are allowed in this context")]
     assert run(host, client, "PUBLISH", "news", "x") == [
         resp.Error("ERR Only HELLO messages are accepted by Sentinel instances.")]
 
