@@ -87,6 +87,12 @@ def phase_of(pod: dict[str, Any]) -> str:
     return str((pod.get("status") or {}).get("phase") or "")
 
 
+def max_restarts(pod: dict[str, Any]) -> int:
+    """The highest restartCount among the pod's containers (how troubled it has been)."""
+    return max((int(c.get("restartCount") or 0)
+                for c in (pod.get("status") or {}).get("containerStatuses") or ()), default=0)
+
+
 def is_pod_active(pod: dict[str, Any]) -> bool:
     """Counts towards replicas: not Succeeded or Failed, and not being deleted."""
     return phase_of(pod) not in ("Succeeded", "Failed") and not objects.is_terminating(pod)

@@ -65,7 +65,8 @@ class ReplicaSetSettings:
     syncs, not a hundred. 0 reconciles on every event, as kube-controller-manager does."""
 
 
-_PHASE_ORDER = {"Pending": 0, "Unknown": 1, "Running": 2}
+PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}
+"""kube's `podPhaseToOrdinal`: how far along a pod is (any other phase counts as 0)."""
 
 
 def deletion_order(pod: dict[str, Any]) -> tuple[Any, ...]:
@@ -78,7 +79,6 @@ def deletion_order(pod: dict[str, Any]) -> tuple[Any, ...]:
     (the LogarithmicScaleDown feature) are left out to keep the order easy to predict.
     """
     spec = pod.get("spec") or {}
-    status = pod.get("status") or {}
     ready = podcontrol.is_pod_ready(pod)
     meta = pod.get("metadata") or {}
     try:
@@ -86,8 +86,7 @@ def deletion_order(pod: dict[str, Any]) -> tuple[Any, ...]:
     except (TypeError, ValueError):
         cost = 0
     since = podcontrol.ready_since(pod) if ready else None
-    restarts = max((int(c.get("restartCount") or 0)
-                    for c in status.get("containerStatuses") or ()), default=0)
+    restarts = podcontrol.max_restarts(pod)
     created = meta.get("creationTimestamp")
     try:
         created_at = objects.parse_time(created) if created else None
@@ -95,7 +94,7 @@ def deletion_order(pod: dict[str, Any]) -> tuple[Any, ...]:
         created_at = None
     return (
         1 if spec.get("nodeName") else 0,
-        _PHASE_ORDER.get(podcontrol.phase_of(pod), 0),
+        PHASE_ORDINAL.get(podcontrol.phase_of(pod), 0),
         1 if ready else 0,
         cost,
         -(since if since is not None else float("inf")),

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import functools
-from collections.abc import Callable
 from typing import Any
 
 from cluster.api import objects, selectors
 from cluster.api.resources import ResourceType
+from cluster.controllers import podcontrol, replicaset
 from cluster.kubectl.session import CommandError, Session, error_line
 
 WORKLOADS = ("deployments.apps", "replicasets.apps", "statefulsets.apps", "daemonsets.apps",
@@ -41,8 +40,21 @@ def go_type(rt: ResourceType) -> str:
     return f"*{rt.version}.{rt.kind}"
 
 
-def pod_selector(rt: ResourceType, obj: dict[str, Any], verb: str) -> str:
+def verb_of(purpose: Purpose) -> str:
+    return "get the logs from" if purpose is Purpose.LOGS else "attach to"
+
+
+def check_selects_pods(rt: ResourceType, purpose: Purpose) -> None:
+    """kubectl's refusal for a kind that names no pods (a ConfigMap, a Node)."""
+    if rt.key not in WORKLOADS + MAP_SELECTORS:
+        raise CommandError(error_line(
+            f"cannot {verb_of(purpose)} {go_type(rt)}: selector for {go_type(rt)} not "
+            "implemented"))
+
+
+def pod_selector(rt: ResourceType, obj: dict[str, Any], purpose: Purpose) -> str:
     """The label selector of the pods `obj` runs or fronts, or kubectl's refusal."""
+    check_selects_pods(rt, purpose)
     spec = obj.get("spec") or {}
     if rt.key in MAP_SELECTORS:
         selector = spec.get("selector") or {}
@@ -51,116 +63,41 @@ def pod_selector(rt: ResourceType, obj: dict[str, Any], verb: str) -> str:
                 f"invalid service '{objects.name_of(obj)}': Service is defined without a "
                 "selector"))
         return ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
-    if rt.key in WORKLOADS:
-        return selectors.selector_string(spec.get("selector"))
-    raise CommandError(error_line(
-        f"cannot {verb} {go_type(rt)}: selector for {go_type(rt)} not implemented"))
+    return selectors.selector_string(spec.get("selector"))
 
 
-def _time(text: str | None) -> float | None:
-    if not text:
-        return None
+def logging_order(pod: dict[str, Any]) -> tuple[Any, ...]:
+    """Sort key of `podutils.ByLogging`: scheduled, furthest along (Running), Ready, ready
+    longest, most restarts, oldest first (an unknown time sorts last)."""
+    since = podcontrol.ready_since(pod)
     try:
-        return objects.parse_time(text)
-    except ValueError:
-        return None
-
-
-def _after_or_zero(t1: float | None, t2: float | None) -> bool:
-    """Go's `afterOrZero`: an unset time sorts as later than any set one."""
-    if t1 is None or t2 is None:
-        return t1 is None
-    return t1 > t2
-
-
-def _ready_since(pod: dict[str, Any]) -> float | None:
-    """When the pod became Ready, or None when it is not Ready."""
-    for c in (pod.get("status") or {}).get("conditions") or ():
-        if c.get("type") == "Ready":
-            return _time(c.get("lastTransitionTime")) if c.get("status") == "True" else None
-    return None
-
-
-def _is_ready(pod: dict[str, Any]) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or ())
-
-
-def _max_restarts(pod: dict[str, Any]) -> int:
-    return max((int(c.get("restartCount") or 0)
-                for c in (pod.get("status") or {}).get("containerStatuses") or ()), default=0)
-
-
-def _node(pod: dict[str, Any]) -> str:
-    return str((pod.get("spec") or {}).get("nodeName") or "")
-
-
-def _phase(pod: dict[str, Any]) -> str:
-    return str((pod.get("status") or {}).get("phase") or "")
-
-
-def _created(pod: dict[str, Any]) -> float | None:
-    return _time(objects.meta(pod).get("creationTimestamp"))
-
-
-def by_logging_less(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """`podutils.ByLogging`: scheduled, Running, Ready, ready longest, most restarts,
-    oldest, in that order of importance."""
-    if _node(a) != _node(b) and (not _node(a) or not _node(b)):
-        return bool(_node(a))
-    rank = {"Running": 0, "Unknown": 1, "Pending": 2}
-    if rank.get(_phase(a), 0) != rank.get(_phase(b), 0):
-        return rank.get(_phase(a), 0) < rank.get(_phase(b), 0)
-    if _is_ready(a) != _is_ready(b):
-        return _is_ready(a)
-    if _is_ready(a) and _is_ready(b) and _ready_since(a) != _ready_since(b):
-        return _after_or_zero(_ready_since(b), _ready_since(a))
-    if _max_restarts(a) != _max_restarts(b):
-        return _max_restarts(a) > _max_restarts(b)
-    if _created(a) != _created(b):
-        return _after_or_zero(_created(b), _created(a))
-    return False
-
-
-def active_pods_less(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """`podutils.ActivePods`: the pod to give up first sorts first (unscheduled, Pending,
-    not Ready, ready the shortest, most restarts, newest)."""
-    if _node(a) != _node(b) and (not _node(a) or not _node(b)):
-        return not _node(a)
-    rank = {"Pending": 0, "Unknown": 1, "Running": 2}
-    if rank.get(_phase(a), 0) != rank.get(_phase(b), 0):
-        return rank.get(_phase(a), 0) < rank.get(_phase(b), 0)
-    if _is_ready(a) != _is_ready(b):
-        return not _is_ready(a)
-    if _is_ready(a) and _is_ready(b) and _ready_since(a) != _ready_since(b):
-        return _after_or_zero(_ready_since(a), _ready_since(b))
-    if _max_restarts(a) != _max_restarts(b):
-        return _max_restarts(a) > _max_restarts(b)
-    if _created(a) != _created(b):
-        return _after_or_zero(_created(a), _created(b))
-    return False
-
-
-def _sorted(pods: list[dict[str, Any]],
-            less: Callable[[dict[str, Any], dict[str, Any]], bool]) -> list[dict[str, Any]]:
-    def compare(a: dict[str, Any], b: dict[str, Any]) -> int:
-        return -1 if less(a, b) else (1 if less(b, a) else 0)
-    return sorted(pods, key=functools.cmp_to_key(compare))
+        created = objects.parse_time((pod.get("metadata") or {})["creationTimestamp"])
+    except (KeyError, TypeError, ValueError):
+        created = float("inf")
+    return (
+        0 if (pod.get("spec") or {}).get("nodeName") else 1,
+        -replicaset.PHASE_ORDINAL.get(podcontrol.phase_of(pod), 0),
+        0 if podcontrol.is_pod_ready(pod) else 1,
+        since if since is not None else float("inf"),
+        -podcontrol.max_restarts(pod),
+        created,
+    )
 
 
 def preferred_order(pods: list[dict[str, Any]], purpose: Purpose) -> list[dict[str, Any]]:
-    """`pods`, the one kubectl would pick first (ties keep the list's name order)."""
+    """`pods`, the one kubectl would pick first (ties keep the list's order). exec takes
+    the most established pod: `podutils.ActivePods` reversed, which is the ReplicaSet's
+    scale-down order reversed."""
     if purpose is Purpose.LOGS:
-        return _sorted(pods, by_logging_less)
-    return _sorted(pods, lambda a, b: active_pods_less(b, a))
+        return sorted(pods, key=logging_order)
+    return sorted(pods, key=replicaset.deletion_order, reverse=True)
 
 
 async def first_pod(s: Session, rt: ResourceType, obj: dict[str, Any], purpose: Purpose,
                     timeout: float) -> tuple[dict[str, Any], int]:
     """The pod kubectl uses for `obj`, and how many pods matched. Waits up to `timeout`
     seconds for a first pod, then fails as kubectl does."""
-    verb = "get the logs from" if purpose is Purpose.LOGS else "attach to"
-    selector = pod_selector(rt, obj, verb)
+    selector = pod_selector(rt, obj, purpose)
     namespace = objects.namespace_of(obj) or s.namespace
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -74,11 +74,7 @@ async def _pod(s: Session, word: str, purpose: podpick.Purpose,
     rt = await s.resolve(kind)
     if rt.key == "pods":
         return await _get_named(s, "pods", name, purpose)
-    if rt.key not in podpick.WORKLOADS + podpick.MAP_SELECTORS:
-        verb = "get the logs from" if purpose is podpick.Purpose.LOGS else "attach to"
-        raise CommandError(error_line(
-            f"cannot {verb} {podpick.go_type(rt)}: selector for {podpick.go_type(rt)} not "
-            "implemented"))
+    podpick.check_selects_pods(rt, purpose)
     obj = await _get_named(s, rt.key, name, purpose)
     pod, count = await podpick.first_pod(s, rt, obj, purpose, timeout)
     if purpose is podpick.Purpose.LOGS and count > 1:

@@ -23,9 +23,8 @@ from dataclasses import dataclass, replace
 from typing import Any, AsyncIterator, ClassVar, Protocol
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.binding import Binding, BindingType
-from textual import events
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import RichLog

@@ -139,6 +139,10 @@ def test_logs_prefers_the_restarted_pod_and_exec_the_steady_one() -> None:
     newer = _pod("c", restarts=5, ready_at="2023-11-14T22:13:30Z")
     for purpose in podpick.Purpose:
         assert podpick.preferred_order([newer, steady], purpose)[0] is steady
+    finished = _pod("d", restarts=9)
+    finished["status"]["phase"] = "Succeeded"  # phase ordinal 0, as Pending
+    for purpose in podpick.Purpose:
+        assert podpick.preferred_order([finished, steady], purpose)[0] is steady
 
 
 @pytest.mark.parametrize("text, seconds", [("20s", 20.0), ("1m30s", 90.0), ("500ms", 0.5),
