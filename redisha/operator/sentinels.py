@@ -110,11 +110,6 @@ class SentinelEvent:
     previous: Address | None = None
     extra: tuple[str, ...] = field(default=())
 
-    @property
-    def forced(self) -> bool:
-        """A `+try-failover` marked as an operator-requested (authoritative) attempt."""
-        return any(word.lower() in ("#forced", "forced") for word in self.extra)
-
 
 def _address(ip: str, port: str) -> Address | None:
     try:

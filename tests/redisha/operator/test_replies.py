@@ -56,8 +56,7 @@ def test_sentinel_master_fields() -> None:
 
 
 def test_sentinel_event_formats() -> None:
-    """`+switch-master` names old and new; master and replica events name their instance;
-    the operator's forced attempt is marked."""
+    """`+switch-master` names old and new; master and replica events name their instance."""
     switch = parse_event("+switch-master", "mymaster 127.10.0.5 6379 127.10.0.6 6379")
     assert (switch.previous, switch.address) == (Address("127.10.0.5", 6379),
                                                  Address("127.10.0.6", 6379))
@@ -68,8 +67,6 @@ def test_sentinel_event_formats() -> None:
                            "slave 127.10.0.6:6379 127.10.0.6 6379 @ mymaster 127.10.0.5 6379")
     assert (promoted.address, promoted.master) == (Address("127.10.0.6", 6379),
                                                    Address("127.10.0.5", 6379))
-    forced = parse_event("+try-failover", "master mymaster 127.10.0.5 6379 #forced")
-    assert forced.forced and not parse_event("+try-failover", "master mymaster 1.2.3.4 6379").forced
 
 
 def test_a_promoted_replica_is_taken_for_a_primary_with_the_offset_it_reached() -> None:
