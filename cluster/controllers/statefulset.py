@@ -40,7 +40,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from cluster import informer as informing
 from cluster import reconciling
-from cluster.api import errors, objects, selectors
+from cluster.api import errors, names, objects, selectors
 from cluster.client import Client, PatchType
 from cluster.controllers import podcontrol
 from cluster.events import EventRecorder
@@ -55,7 +55,6 @@ REVISION_LABEL = "controller-revision-hash"
 """The name of the ControllerRevision a pod was made from."""
 
 _ORDINAL_RE = re.compile(r"^(.*)-([0-9]+)$")
-_SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
 class PodManagementPolicy(str, enum.Enum):
@@ -108,7 +107,8 @@ def claim_name(template_name: str, pod: str) -> str:
 
 def safe_encode(text: str) -> str:
     """apimachinery's `rand.SafeEncodeString`: no vowels, no look-alike characters."""
-    return "".join(_SAFE_ALPHABET[ord(c) % len(_SAFE_ALPHABET)] for c in text)
+    alphabet = names.NAME_SUFFIX_ALPHABET
+    return "".join(alphabet[ord(c) % len(alphabet)] for c in text)
 
 
 @functools.lru_cache(maxsize=256)

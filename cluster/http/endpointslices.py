@@ -16,13 +16,13 @@ anyone writes, and watching them would need a watch of Endpoints translated on t
 
 from __future__ import annotations
 
-import hashlib
+import random
 import uuid
 from typing import Any
 
 from aiohttp import web
 
-from cluster.api import errors, selectors
+from cluster.api import errors, names, selectors
 from cluster.api.resources import ResourceRegistry, ResourceType
 from cluster.http import statuses, tables
 from cluster.http.query import query_bool
@@ -40,9 +40,6 @@ CONTROLLER = "endpointslice-controller.k8s.io"
 MIRRORING_CONTROLLER = "endpointslicemirroring-controller.k8s.io"
 """Who manages the slices mirrored from the Endpoints of a Service without one."""
 
-_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-"""The characters of a generated name's suffix (apiserver's names.SimpleNameGenerator)."""
-
 _UID_NAMESPACE = uuid.UUID("6f1c1d55-6b5e-4c1e-9a55-8a3d6c0e2b11")
 
 
@@ -54,8 +51,8 @@ def serves(group: str, version: str) -> bool:
 # -- the derivation ------------------------------------------------------------------------
 
 def _suffix(seed: str) -> str:
-    digest = hashlib.sha256(seed.encode()).digest()
-    return "".join(_SUFFIX_ALPHABET[b % len(_SUFFIX_ALPHABET)] for b in digest[:5])
+    """A generateName suffix that is the same on every read of the same slice."""
+    return names.generate_name_suffix(random.Random(seed))
 
 
 def _endpoint(address: dict[str, Any], ready: bool) -> dict[str, Any]:
